@@ -1,0 +1,1 @@
+"""Generated PDF reports built from results of the sweeps and the theory registry."""

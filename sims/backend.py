@@ -1,0 +1,206 @@
+"""Array backend: one namespace helper, the dtype policy, and host-side random numbers.
+
+Code in ``sims`` is written against the Python Array API standard. ``numpy`` is the default backend;
+CuPy is used on request (``backend="cupy"`` or the environment variable ``SIMS_BACKEND=cupy``);
+``array_api_strict`` is used by the tests to prove that only standard functions are called.
+
+Random numbers are always drawn on the host with explicit numpy Generators seeded through
+``numpy.random.SeedSequence`` and then moved to the device, so a seed gives the same data on every
+backend. Rows are drawn in fixed-size blocks, each block with its own child seed
+(``spawn_key + (block,)``), so any slice ``[start, stop)`` of a stream is the same whatever the batch
+size or chunking used to produce it (see :func:`draw_rows`).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any, Callable, Sequence
+
+import array_api_compat
+import numpy as np
+
+from sims.validation import check_number, check_option, NONNEG
+
+__all__ = [
+    "BACKENDS",
+    "DTYPES",
+    "BLOCK_ROWS",
+    "get_namespace",
+    "resolve_backend",
+    "resolve_dtype",
+    "backend_name",
+    "asarray",
+    "to_numpy",
+    "seed_sequence",
+    "rng",
+    "draw_rows",
+    "stable_key",
+]
+
+BACKENDS = ("numpy", "cupy", "array_api_strict")
+DTYPES = ("float64", "float32")
+#: rows per random block; part of the definition of every random stream (changing it changes data)
+BLOCK_ROWS = 4096
+
+
+def get_namespace(*arrays: Any, xp: Any = None) -> Any:
+    """Return the Array-API namespace of ``arrays`` (or ``xp`` itself if given).
+
+    numpy and cupy modules are wrapped by ``array_api_compat`` so that standard names work.
+    """
+    if xp is not None:
+        if xp is np:
+            import array_api_compat.numpy as xnp
+
+            return xnp
+        if getattr(xp, "__name__", "") == "cupy":  # pragma: no cover - needs a GPU
+            import array_api_compat.cupy as xcp
+
+            return xcp
+        return xp
+    arrays = tuple(a for a in arrays if a is not None and not isinstance(a, (int, float, bool)))
+    if not arrays:
+        import array_api_compat.numpy as xnp
+
+        return xnp
+    return array_api_compat.array_namespace(*arrays)
+
+
+def resolve_backend(name: str | None = None) -> Any:
+    """Namespace for a backend name; ``None`` reads ``$SIMS_BACKEND`` (default ``"numpy"``)."""
+    if name is None:
+        name = os.environ.get("SIMS_BACKEND", "numpy") or "numpy"
+    check_option("backend", name, BACKENDS)
+    if name == "numpy":
+        import array_api_compat.numpy as xnp
+
+        return xnp
+    if name == "cupy":
+        try:
+            import cupy  # noqa: F401
+            import array_api_compat.cupy as xcp
+        except Exception as exc:  # ImportError or CUDA initialisation errors
+            raise ValueError(
+                f"backend == 'cupy', but CuPy is not usable here ({type(exc).__name__}: {exc}); "
+                "install the 'gpu' extra on a machine with an NVIDIA GPU, or use backend='numpy'"
+            ) from None
+        return xcp
+    try:
+        import array_api_strict
+    except ImportError:
+        raise ValueError(
+            "backend == 'array_api_strict', but array-api-strict is not installed (dev extra)"
+        ) from None
+    return array_api_strict
+
+
+def backend_name(xp: Any) -> str:
+    """Short name of a namespace: 'numpy', 'cupy', 'array_api_strict', or its module name."""
+    if array_api_compat.is_numpy_namespace(xp):
+        return "numpy"
+    if array_api_compat.is_cupy_namespace(xp):
+        return "cupy"
+    if array_api_compat.is_array_api_strict_namespace(xp):
+        return "array_api_strict"
+    return getattr(xp, "__name__", str(xp))
+
+
+def resolve_dtype(xp: Any, dtype: Any = "float64") -> Any:
+    """The floating dtype object of ``xp`` for ``"float64"`` (default) or ``"float32"``."""
+    if not isinstance(dtype, str):
+        dtype = str(np.dtype(str(dtype).split(".")[-1])) if dtype is not None else "float64"
+    check_option("dtype", dtype, DTYPES)
+    return getattr(xp, dtype)
+
+
+def asarray(x: Any, xp: Any, dtype: Any = None, device: Any = None) -> Any:
+    """Move a host (numpy) array to ``xp``'s device, optionally casting to ``dtype``."""
+    kw = {} if device is None else {"device": device}
+    if dtype is not None:
+        kw["dtype"] = dtype
+    if array_api_compat.is_array_api_strict_namespace(xp) and isinstance(x, np.ndarray):
+        # strict refuses some numpy inputs (e.g. object arrays); plain numeric ones go through
+        return xp.asarray(np.ascontiguousarray(x), **kw)
+    return xp.asarray(x, **kw)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Copy any backend's array to a numpy array on the host."""
+    if isinstance(x, np.ndarray):
+        return x
+    if array_api_compat.is_cupy_array(x):  # pragma: no cover - needs a GPU
+        return x.get()
+    if isinstance(x, (int, float, bool, np.generic)):
+        return np.asarray(x)
+    try:
+        return np.from_dlpack(x)
+    except Exception:
+        return np.asarray(x)
+
+
+def stable_key(value: Any) -> int:
+    """A 32-bit integer derived from ``repr(value)`` by BLAKE2b, stable across processes and runs.
+
+    Python's ``hash`` is salted per process, so it must never be used to derive seeds.
+    """
+    digest = hashlib.blake2b(repr(value).encode("utf-8"), digest_size=4).digest()
+    return int.from_bytes(digest, "little")
+
+
+def seed_sequence(seed: int | np.random.SeedSequence, *keys: Any) -> np.random.SeedSequence:
+    """``SeedSequence`` for ``seed`` refined by ``keys`` (ints are used as is, others via
+    :func:`stable_key`). ``seed_sequence(s, a, b)`` equals ``seed_sequence(seed_sequence(s, a), b)``."""
+    if isinstance(seed, np.random.SeedSequence):
+        entropy, base = seed.entropy, tuple(seed.spawn_key)
+    else:
+        entropy, base = check_number("seed", seed, NONNEG, integer=True), ()
+    spawn = base + tuple(
+        int(k) if isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0 else stable_key(k)
+        for k in keys
+    )
+    return np.random.SeedSequence(entropy=entropy, spawn_key=spawn)
+
+
+def rng(seed: int | np.random.SeedSequence, *keys: Any) -> np.random.Generator:
+    """A numpy Generator (PCG64) for ``seed_sequence(seed, *keys)``."""
+    return np.random.Generator(np.random.PCG64(seed_sequence(seed, *keys)))
+
+
+def draw_rows(
+    seed: int | np.random.SeedSequence,
+    start: int,
+    stop: int,
+    fn: Callable[[np.random.Generator, int], np.ndarray],
+    *,
+    block: int = BLOCK_ROWS,
+) -> np.ndarray:
+    """Rows ``[start, stop)`` of the random stream defined by ``seed`` and ``fn``.
+
+    ``fn(generator, k)`` must return an array whose first axis has length ``k`` and must consume the
+    generator deterministically. Block ``b`` (rows ``[b*block, (b+1)*block)``) is always drawn whole
+    from ``rng(seed, b)``, so the result does not depend on how ``[start, stop)`` is split.
+    """
+    start = check_number("start", start, NONNEG, integer=True)
+    stop = check_number("stop", stop, NONNEG, integer=True)
+    if stop < start:
+        raise ValueError(f"stop == {stop}, must be >= start == {start}")
+    if stop == start:
+        probe = fn(rng(seed, 0), 1)
+        return probe[:0]
+    first, last = start // block, (stop - 1) // block
+    parts: list[np.ndarray] = []
+    for b in range(first, last + 1):
+        rows = fn(rng(seed, b), block)
+        lo = max(start - b * block, 0)
+        hi = min(stop - b * block, block)
+        parts.append(rows[lo:hi])
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+
+def device_of(x: Any) -> Any:
+    """The device of an array (``array_api_compat.device``)."""
+    return array_api_compat.device(x)
+
+
+def is_namespace(xp: Any, names: Sequence[str]) -> bool:
+    return backend_name(xp) in names

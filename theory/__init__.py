@@ -1,0 +1,1 @@
+"""Exact theory: sympy derivations cached as numeric functions, and the claims registry."""
