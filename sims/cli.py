@@ -1,0 +1,231 @@
+"""Shared plumbing of every sweep CLI: parser, common flags, error handling, the main wrapper.
+
+A CLI module (``python -m sims.margin_sweep``) is written as::
+
+    def build_parser() -> cli.ArgumentParser:
+        p = cli.ArgumentParser(prog="python -m sims.margin_sweep", description=__doc__)
+        p.add_argument("--sparsity", type=cli.floats, help="grid axis: comma-separated values")
+        cli.add_run_arguments(p)
+        return p
+
+    def make_config(args) -> MarginConfig:
+        return cli.config_from_args(MarginConfig.quick() if args.quick else MarginConfig(), args)
+
+    def main(argv=None) -> int:
+        return cli.sweep_main(argv, build_parser(), make_config, cell_fn, figures_fn=figures)
+
+    if __name__ == "__main__":
+        raise SystemExit(main())
+
+Error contract: bad input of any kind (argparse errors, ``ValueError`` from configs or the runner,
+an unwritable ``--out``, a ``--scheduler`` that does not answer, ``OSError`` while writing) ends in
+exactly one line ``prog: error: ...`` on stderr and exit status 2, with no traceback; all checks run
+before anything is written. Ctrl-C ends with one line and status 130; finished cells stay cached.
+``SIMS_DEBUG=1`` re-raises instead, to see the traceback. Bugs (any other exception) keep theirs.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from typing import Any, Callable, Sequence
+
+from sims.executors import DEFAULT_SCHEDULER_TIMEOUT, MAX_WORKERS
+from sims.runner import RunResult, SweepConfig, SweepInterrupted, run_sweep
+
+__all__ = [
+    "ArgumentParser",
+    "add_run_arguments",
+    "floats",
+    "ints",
+    "strings",
+    "config_from_args",
+    "run_kwargs",
+    "guarded",
+    "sweep_main",
+    "EXIT_USAGE",
+    "EXIT_INTERRUPTED",
+]
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def one_line(text: Any) -> str:
+    """``text`` with every run of whitespace (newlines included) collapsed to one space."""
+    return " ".join(str(text).split())
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` whose errors are ONE line (``prog: error: msg``), exit status 2.
+
+    (argparse's own ``error`` prints the usage too: two or more lines.)
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)}\n")
+
+
+def _list(text: str, convert: Callable[[str], Any], what: str, example: str) -> tuple:
+    parts = [p.strip() for p in str(text).split(",")]
+    if not any(parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is empty, must list at least one {what} (e.g. {example})")
+    out = []
+    for p in parts:
+        if not p:
+            raise argparse.ArgumentTypeError(f"{text!r} has an empty entry, must be comma-separated {what}s")
+        try:
+            out.append(convert(p))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{p!r} in {text!r} is not {what}") from None
+    return tuple(out)
+
+
+def floats(text: str) -> tuple[float, ...]:
+    """argparse type of a float grid axis: ``"0,0.5,0.9"`` -> ``(0.0, 0.5, 0.9)``."""
+    return _list(text, float, "a real number", "0,0.5,0.9")
+
+
+def ints(text: str) -> tuple[int, ...]:
+    """argparse type of an integer grid axis: ``"10,20"`` -> ``(10, 20)``."""
+    return _list(text, int, "an integer", "10,20")
+
+
+def strings(text: str) -> tuple[str, ...]:
+    """argparse type of a string grid axis: ``"mono,poly"`` -> ``("mono", "poly")``."""
+    return _list(text, str, "a name", "mono,poly")
+
+
+def _cells_per_task(text: str) -> int | str:
+    if text == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 'auto' or an integer") from None
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, *, quick_help: str | None = None) -> None:
+    """Add the flags every sweep CLI shares (group "run")."""
+    g = parser.add_argument_group("run")
+    g.add_argument("--out", metavar="DIR", default=None,
+                   help="output folder (results.csv, manifest.json, figures, cells/ cache); rerunning "
+                        "into it computes only missing cells. Default: a new runs/<slug>-<timestamp>")
+    g.add_argument("--seed", type=int, default=None, metavar="N",
+                   help="base seed; each cell's seed derives from it and the cell's values (default: config's, 0)")
+    g.add_argument("--quick", action="store_true",
+                   help=quick_help or "a small grid for a smoke test")
+    g.add_argument("--workers", type=int, default=None, metavar="N",
+                   help=f"run cells in N local processes (1..{MAX_WORKERS}); with --scheduler local: "
+                        "the number of Dask workers. Default: serial, in this process")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run cells on Dask: a scheduler address (tcp://host:8786) or 'local' for a "
+                        "LocalCluster (needs the 'dist' extra)")
+    g.add_argument("--scheduler-timeout", type=float, default=DEFAULT_SCHEDULER_TIMEOUT, metavar="SECONDS",
+                   help="seconds to wait for the Dask scheduler and a first worker")
+    g.add_argument("--cells-per-task", type=_cells_per_task, default="auto", metavar="N",
+                   help="cells batched into one task; 'auto': 1 when serial, else tasks ~ 4 x workers")
+    g.add_argument("--force", action="store_true",
+                   help="write into a --out folder that holds another config's results (they are "
+                        "replaced; matching cached cells are reused) or that is not a run folder")
+    g.add_argument("--quiet", action="store_true",
+                   help="no progress bar and no summary line on stderr")
+
+
+def config_from_args(base: SweepConfig, args: argparse.Namespace) -> SweepConfig:
+    """``base`` with every field replaced whose name matches a flag given on the command line
+    (``--n-samples`` -> ``n_samples``; ``None`` means not given). Validation runs again."""
+    names = {f.name for f in dataclasses.fields(base)}
+    changes = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    return dataclasses.replace(base, **changes) if changes else base
+
+
+def run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of ``run_sweep`` carried by the common flags."""
+    return {
+        "out_dir": args.out,
+        "workers": args.workers,
+        "scheduler": args.scheduler,
+        "scheduler_timeout": args.scheduler_timeout,
+        "cells_per_task": args.cells_per_task,
+        "force": args.force,
+        "quiet": args.quiet,
+    }
+
+
+def guarded(prog: str, fn: Callable[[], int | None]) -> int:
+    """Run ``fn`` and turn expected failures into one stderr line and an exit status (see module doc)."""
+    debug = os.environ.get("SIMS_DEBUG", "") not in ("", "0")
+    try:
+        rc = fn()
+        return 0 if rc is None else int(rc)
+    except SystemExit as exc:  # argparse (errors: already one line; --help: 0)
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_USAGE)
+    except SweepInterrupted as exc:
+        if debug:
+            raise
+        _say(f"{prog}: interrupted: {exc.n_done} of {exc.n_cells} cells are cached in {exc.out_dir}; "
+             f"rerun with --out {exc.out_dir} to finish")
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        _say(f"{prog}: interrupted")
+        return EXIT_INTERRUPTED
+    except ValueError as exc:
+        if debug:
+            raise
+        _say(f"{prog}: error: {one_line(exc)}")
+        return EXIT_USAGE
+    except OSError as exc:
+        if debug:
+            raise
+        where = f": {exc.filename!r}" if getattr(exc, "filename", None) else ""
+        _say(f"{prog}: error: cannot write output ({exc.strerror or type(exc).__name__}{where})")
+        return EXIT_USAGE
+
+
+def _say(line: str) -> None:
+    try:
+        sys.stderr.write(one_line(line) + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def sweep_main(
+    argv: Sequence[str] | None,
+    parser: argparse.ArgumentParser,
+    make_config: Callable[[argparse.Namespace], SweepConfig],
+    cell_fn: Callable[[dict, int], list[dict]],
+    *,
+    figures_fn: Callable | None = None,
+    extra_manifest: dict | None = None,
+    on_result: Callable[[RunResult], None] | None = None,
+) -> int:
+    """Parse ``argv``, build the config, run the sweep; returns the exit status (never raises for
+    bad input). ``on_result`` (optional) sees the :class:`RunResult` (e.g. to print a summary table)."""
+    prog = parser.prog
+    argv = list(sys.argv[1:] if argv is None else argv)
+
+    def body() -> int:
+        args = parser.parse_args(argv)
+        config = make_config(args)
+        extra = {"argv": argv, **(extra_manifest or {})}
+        result = run_sweep(config, cell_fn, figures_fn=figures_fn, extra_manifest=extra, **run_kwargs(args))
+        if not args.quiet:
+            _say(
+                f"{prog}: {result.n_cells} cells ({result.n_computed} computed, {result.n_cached} cached), "
+                f"{len(result.rows)} rows in {result.wall_time_s:.1f} s -> {result.out_dir}"
+            )
+        if on_result is not None:
+            on_result(result)
+        return 0
+
+    return guarded(prog, body)

@@ -1,0 +1,252 @@
+"""Where sweep cells run: one ``concurrent.futures.Executor`` interface, three engines.
+
+- ``serial`` (default): in this process, one task at a time; needs nothing.
+- ``processes`` (``--workers N``): ``concurrent.futures.ProcessPoolExecutor`` with the ``spawn`` start
+  method (``fork`` is unsafe once threads exist - tqdm, BLAS, a Dask client; on this 2-core machine
+  spawn and forkserver both start a worker in about 0.15-0.2 s, so the simplest safe one is used).
+- ``dask`` (``--scheduler ADDRESS`` or ``--scheduler local``): ``distributed.Client(...).get_executor()``
+  on an existing cluster, or on a ``LocalCluster`` of ``--workers`` single-threaded processes. Dask is
+  the optional ``dist`` extra; without it only this engine is unavailable.
+
+:func:`open_executor` validates its arguments, starts the engine and returns a context manager whose
+``executor`` has ``submit`` and works with ``concurrent.futures.wait`` / ``as_completed``. Results never
+depend on the engine: every cell carries its own seed (see ``sims.runner``).
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import math
+import multiprocessing
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sims.validation import Interval, check_number
+
+__all__ = [
+    "MAX_WORKERS",
+    "START_METHOD",
+    "SerialExecutor",
+    "ExecutorHandle",
+    "check_executor_args",
+    "dask_available",
+    "open_executor",
+]
+
+#: upper bound of ``--workers`` (a typo like ``--workers 4000`` must not fork-bomb the machine)
+MAX_WORKERS = 1024
+#: multiprocessing start method of the process engine
+START_METHOD = "spawn"
+#: default seconds to wait for a Dask scheduler (and its first worker) to answer
+DEFAULT_SCHEDULER_TIMEOUT = 10.0
+
+_ADDRESS = re.compile(r"^(?:(?P<proto>[a-z][a-z0-9+.-]*)://)?(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(?P<port>\d{1,5})$")
+
+
+class SerialExecutor(cf.Executor):
+    """Runs each submitted call at once, in this process; returns an already finished ``Future``.
+
+    ``KeyboardInterrupt`` (and other ``BaseException``) propagates out of ``submit`` itself, so Ctrl-C
+    stops a serial sweep immediately.
+    """
+
+    def __init__(self) -> None:
+        self._shutdown = False
+
+    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> cf.Future:
+        if self._shutdown:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        fut: cf.Future = cf.Future()
+        fut.set_running_or_notify_cancel()
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - handed to the caller through the future
+            fut.set_exception(exc)
+        else:
+            fut.set_result(result)
+        return fut
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._shutdown = True
+
+
+@dataclass
+class ExecutorHandle:
+    """A started engine. Use as a context manager (``with open_executor(...) as h: h.executor.submit``)."""
+
+    executor: cf.Executor
+    kind: str  # "serial" | "processes" | "dask"
+    n_workers: int
+    address: str | None = None
+    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    def describe(self) -> dict[str, Any]:
+        """What the manifest records about the engine."""
+        d: dict[str, Any] = {"kind": self.kind, "workers": self.n_workers}
+        if self.kind == "processes":
+            d["start_method"] = START_METHOD
+        if self.address is not None:
+            d["scheduler"] = self.address
+        return d
+
+    def close(self, *, cancel: bool = False) -> None:
+        """Stop the engine (``cancel=True``: drop queued tasks, do not wait for running ones)."""
+        closers, self._closers = self._closers, []
+        try:
+            self.executor.shutdown(wait=not cancel, cancel_futures=cancel)
+        except TypeError:  # executors without cancel_futures (Dask's ClientExecutor)
+            self.executor.shutdown(wait=not cancel)
+        for fn in reversed(closers):
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - closing must not mask the run's own error
+                pass
+
+    def __enter__(self) -> "ExecutorHandle":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.close(cancel=exc_type is not None)
+
+
+def dask_available() -> tuple[bool, str]:
+    """``(True, "")`` when ``dask.distributed`` imports, else ``(False, reason)``."""
+    try:
+        import distributed  # noqa: F401
+    except Exception as exc:  # ImportError, or a broken install
+        return False, f"{type(exc).__name__}: {exc}"
+    return True, ""
+
+
+def check_executor_args(
+    workers: Any = None,
+    scheduler: Any = None,
+    scheduler_timeout: Any = DEFAULT_SCHEDULER_TIMEOUT,
+) -> tuple[int | None, str | None, float]:
+    """Validate the engine flags (no side effects); returns them normalized.
+
+    ``workers``: ``None`` (serial) or an int in ``[1, MAX_WORKERS]``; with ``scheduler="local"`` the
+    number of LocalCluster processes; not allowed with a remote scheduler (its cluster decides).
+    ``scheduler``: ``None``, ``"local"`` or ``[protocol://]host:port``.
+    """
+    if workers is not None:
+        workers = check_number("--workers", workers, Interval(1, MAX_WORKERS, "[]"), integer=True)
+    timeout = check_number("--scheduler-timeout", scheduler_timeout, Interval(0, 3600, "(]"))
+    if scheduler is None:
+        return workers, None, timeout
+    if not isinstance(scheduler, str):
+        raise ValueError(f"--scheduler == {scheduler!r}, must be 'local' or an address like tcp://host:8786")
+    if scheduler != "local":
+        m = _ADDRESS.match(scheduler)
+        if m is None or not (1 <= int(m.group("port")) <= 65535):
+            raise ValueError(
+                f"--scheduler == {scheduler!r}, must be 'local' or an address like tcp://host:8786 "
+                "(port in [1, 65535])"
+            )
+        if workers is not None:
+            raise ValueError(
+                f"--workers == {workers} cannot be combined with --scheduler == {scheduler!r}: "
+                "a remote cluster has its own workers (use --workers with --scheduler local)"
+            )
+    ok, why = dask_available()
+    if not ok:
+        raise ValueError(
+            f"--scheduler == {scheduler!r} needs dask.distributed (the 'dist' extra: "
+            f"pip install 'monosem[dist]'), which is not importable here ({why})"
+        )
+    return workers, scheduler, timeout
+
+
+def open_executor(
+    workers: int | None = None,
+    scheduler: str | None = None,
+    *,
+    scheduler_timeout: float = DEFAULT_SCHEDULER_TIMEOUT,
+) -> ExecutorHandle:
+    """Start the engine chosen by the flags: serial, a process pool, or a Dask client.
+
+    Raises ``ValueError`` (naming the flag) for bad values, a missing ``dist`` extra, or a scheduler that
+    does not answer within ``scheduler_timeout`` seconds.
+    """
+    workers, scheduler, timeout = check_executor_args(workers, scheduler, scheduler_timeout)
+    if scheduler is not None:
+        return _open_dask(scheduler, workers, timeout)
+    if workers is None:
+        return ExecutorHandle(SerialExecutor(), "serial", 1)
+    ctx = multiprocessing.get_context(START_METHOD)
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    return ExecutorHandle(pool, "processes", workers)
+
+
+def _open_dask(scheduler: str, workers: int | None, timeout: float) -> ExecutorHandle:
+    from distributed import Client
+
+    quiet = _QuietLogs("distributed", "tornado", "asyncio")
+    closers: list[Callable[[], None]] = []
+    with quiet:
+        if scheduler == "local":
+            from distributed import LocalCluster
+
+            n = workers or max(1, min(os.cpu_count() or 1, 4))
+            cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            closers.append(cluster.close)
+            client = Client(cluster, timeout=timeout)
+            address = "local"
+        else:
+            try:
+                client = Client(scheduler, timeout=timeout)
+            except Exception as exc:  # OSError / TimeoutError from the comm layer
+                raise ValueError(
+                    f"--scheduler == {scheduler!r}: no Dask scheduler answered within {timeout:g} s "
+                    f"({type(exc).__name__}); start one (dask scheduler) or use --scheduler local"
+                ) from None
+            address = scheduler
+        closers.append(client.close)  # closed first (reversed order), then its LocalCluster
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except Exception:
+            for fn in reversed(closers):
+                try:
+                    fn()
+                except Exception:  # noqa: BLE001
+                    pass
+            raise ValueError(
+                f"--scheduler == {scheduler!r}: the scheduler has no workers after {timeout:g} s"
+            ) from None
+        n_workers = max(1, sum(client.nthreads().values()))
+    return ExecutorHandle(client.get_executor(pure=False), "dask", n_workers, address, closers)
+
+
+class _QuietLogs:
+    """Raise the level of noisy loggers to ERROR for a block (a refused connection must not print)."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = names
+        self.saved: list[tuple[logging.Logger, int]] = []
+
+    def __enter__(self) -> None:
+        for n in self.names:
+            lg = logging.getLogger(n)
+            self.saved.append((lg, lg.level))
+            lg.setLevel(logging.CRITICAL)
+
+    def __exit__(self, *exc: Any) -> None:
+        for lg, lvl in self.saved:
+            lg.setLevel(lvl)
+        self.saved.clear()
+
+
+def auto_cells_per_task(n_cells: int, n_workers: int, kind: str) -> int:
+    """Cells per task for ``cells_per_task="auto"``: 1 when serial, else so that tasks ~ 4 x workers
+    (enough tasks to balance the load, few enough that start-up and transfer do not dominate)."""
+    if kind == "serial" or n_cells <= 0:
+        return 1
+    return max(1, math.ceil(n_cells / (4 * n_workers)))
