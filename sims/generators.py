@@ -63,7 +63,7 @@ _KEY_FLIP = "label-flip"
 _KEY_NOISE = "input-noise"
 _KEY_FEW_SHOT = "few-shot"
 
-_FINITE = Interval(None, None)
+_FINITE = Interval(-math.inf, math.inf, "()")  # both ends given: NaN and inf are outside
 
 
 def _seed(seed: Any) -> int | np.random.SeedSequence:
