@@ -82,23 +82,23 @@ def _list(text: str, convert: Callable[[str], Any], what: str, example: str) -> 
         try:
             out.append(convert(p))
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{p!r} in {text!r} is not {what}") from None
+            raise argparse.ArgumentTypeError(f"{p!r} in {text!r} is not a valid {what}") from None
     return tuple(out)
 
 
 def floats(text: str) -> tuple[float, ...]:
     """argparse type of a float grid axis: ``"0,0.5,0.9"`` -> ``(0.0, 0.5, 0.9)``."""
-    return _list(text, float, "a real number", "0,0.5,0.9")
+    return _list(text, float, "real number", "0,0.5,0.9")
 
 
 def ints(text: str) -> tuple[int, ...]:
     """argparse type of an integer grid axis: ``"10,20"`` -> ``(10, 20)``."""
-    return _list(text, int, "an integer", "10,20")
+    return _list(text, int, "integer", "10,20")
 
 
 def strings(text: str) -> tuple[str, ...]:
     """argparse type of a string grid axis: ``"mono,poly"`` -> ``("mono", "poly")``."""
-    return _list(text, str, "a name", "mono,poly")
+    return _list(text, str, "name", "mono,poly")
 
 
 def _cells_per_task(text: str) -> int | str:

@@ -15,13 +15,16 @@ depend on the engine: every cell carries its own seed (see ``sims.runner``).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import logging
 import math
 import multiprocessing
 import os
 import re
+import signal
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sims.validation import Interval, check_number
 
@@ -190,13 +193,16 @@ def _open_dask(scheduler: str, workers: int | None, timeout: float) -> ExecutorH
             from distributed import LocalCluster
 
             n = workers or max(1, min(os.cpu_count() or 1, 4))
-            cluster = LocalCluster(
-                n_workers=n,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
+            # Worker processes inherit an ignored SIGINT: Ctrl-C reaches this process only, which
+            # then closes the cluster (otherwise every worker prints its own KeyboardInterrupt).
+            with _sigint_ignored():
+                cluster = LocalCluster(
+                    n_workers=n,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
             closers.append(cluster.close)
             client = Client(cluster, timeout=timeout)
             address = "local"
@@ -223,6 +229,18 @@ def _open_dask(scheduler: str, workers: int | None, timeout: float) -> ExecutorH
             ) from None
         n_workers = max(1, sum(client.nthreads().values()))
     return ExecutorHandle(client.get_executor(pure=False), "dask", n_workers, address, closers)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 class _QuietLogs:

@@ -82,6 +82,8 @@ FORMAT_VERSION = 1
 SEED_COLUMN = "cell_seed"
 
 _SCALARS = (int, float, str, bool)
+#: integer fields must fit int64 (numpy, pandas, JSON readers); seeds are in [0, 2**63 - 1]
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 class CellError(RuntimeError):
@@ -146,7 +148,7 @@ def _parse_field(f: dataclasses.Field, tp: Any, where: str) -> _Spec:
 def _describe(base: Any) -> str:
     if isinstance(base, tuple):
         return "one of " + ", ".join(repr(o) for o in base[1])
-    return {int: "an integer", float: "a finite real number", str: "a string", bool: "True or False"}[base]
+    return {int: "an integer in [-2**63, 2**63 - 1]", float: "a finite real number", str: "a string", bool: "True or False"}[base]
 
 
 def _coerce(name: str, value: Any, base: Any, optional: bool, *, what: str = "==") -> Any:
@@ -168,7 +170,7 @@ def _coerce(name: str, value: Any, base: Any, optional: bool, *, what: str = "==
     elif base is int:
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             value = int(value)
-        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok = isinstance(value, int) and not isinstance(value, bool) and _INT64[0] <= value <= _INT64[1]
     elif base is float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if ok:
@@ -239,7 +241,7 @@ class SweepConfig:
         if spec.kind == "scalar":
             value = _coerce(name, value, spec.base, spec.optional)
             if name == "seed" and value < 0:
-                raise ValueError(f"seed == {value}, must be in [0, inf)")
+                raise ValueError(f"seed == {value}, must be in [0, 2**63 - 1]")
             return value
         if isinstance(value, np.ndarray):
             value = value.tolist()
