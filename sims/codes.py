@@ -117,6 +117,8 @@ def _frame_iterate(n: int, m: int, entropy: int, spawn_key: tuple, n_iter: int) 
         mu = _coherence_host(F)
         if mu < best_mu:
             best, best_mu = F.copy(), mu
+            if best_mu <= mu_w * (1.0 + 1e-12):  # an equiangular tight frame: optimal, stop
+                break
     return best
 
 
