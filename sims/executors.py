@@ -34,6 +34,7 @@ __all__ = [
     "SerialExecutor",
     "ExecutorHandle",
     "check_executor_args",
+    "check_int",
     "dask_available",
     "open_executor",
 ]
@@ -114,6 +115,13 @@ class ExecutorHandle:
         self.close(cancel=exc_type is not None)
 
 
+def check_int(name: str, value: Any, lo: int, hi: int) -> int:
+    """``check_number(..., integer=True)`` on ``[lo, hi]``, also for ints too large for int64."""
+    if isinstance(value, int) and not isinstance(value, bool) and not lo <= value <= hi:
+        raise ValueError(f"{name} == {value}, must be in [{lo}, {hi}]")
+    return check_number(name, value, Interval(lo, hi, "[]"), integer=True)
+
+
 def dask_available() -> tuple[bool, str]:
     """``(True, "")`` when ``dask.distributed`` imports, else ``(False, reason)``."""
     try:
@@ -135,7 +143,7 @@ def check_executor_args(
     ``scheduler``: ``None``, ``"local"`` or ``[protocol://]host:port``.
     """
     if workers is not None:
-        workers = check_number("--workers", workers, Interval(1, MAX_WORKERS, "[]"), integer=True)
+        workers = check_int("--workers", workers, 1, MAX_WORKERS)
     timeout = check_number("--scheduler-timeout", scheduler_timeout, Interval(0, 3600, "(]"))
     if scheduler is None:
         return workers, None, timeout

@@ -62,9 +62,9 @@ from sims.executors import (
     DEFAULT_SCHEDULER_TIMEOUT,
     auto_cells_per_task,
     check_executor_args,
+    check_int,
     open_executor,
 )
-from sims.validation import Interval, check_number
 
 __all__ = [
     "SweepConfig",
@@ -239,10 +239,9 @@ class SweepConfig:
     @staticmethod
     def _normalize(name: str, spec: _Spec, value: Any) -> Any:
         if spec.kind == "scalar":
-            value = _coerce(name, value, spec.base, spec.optional)
-            if name == "seed" and value < 0:
-                raise ValueError(f"seed == {value}, must be in [0, 2**63 - 1]")
-            return value
+            if name == "seed" and isinstance(value, int) and not isinstance(value, bool) and not 0 <= value < 2**63:
+                raise ValueError(f"seed == {value}, must be an integer in [0, 2**63 - 1]")
+            return _coerce(name, value, spec.base, spec.optional)
         if isinstance(value, np.ndarray):
             value = value.tolist()
         if not isinstance(value, (list, tuple)):
@@ -498,7 +497,7 @@ def _check_cells_per_task(value: Any) -> int | str:
             value = int(value)
         except ValueError:
             raise ValueError(f"--cells-per-task == {value!r}, must be 'auto' or an integer in [1, 100000]") from None
-    return check_number("--cells-per-task", value, Interval(1, 100000, "[]"), integer=True)
+    return check_int("--cells-per-task", value, 1, 100000)
 
 
 def _check_folder_identity(out: Path, config: SweepConfig, force: bool) -> dict | None:

@@ -103,9 +103,9 @@ def negative_or_bad_counts(draw):
         ("--n-samples", 1, 100_000), ("--reps", 1, 100), ("--workers", 1, 1024),
         ("--seed", 0, None), ("--cells-per-task", 1, 100_000),
     ]))
-    bad_int = st.integers(max_value=lo - 1)
+    bad_int = st.integers(max_value=lo - 1) | st.sampled_from([-(2**63) - 1, -(10**30)])
     if hi is not None:
-        bad_int = bad_int | st.integers(min_value=hi + 1, max_value=10**20)
+        bad_int = bad_int | st.integers(min_value=hi + 1, max_value=10**20) | st.sampled_from([2**63, 10**30])
     value = draw(bad_int.map(str) | st.sampled_from(["x", "1.5", "", "1e3", "nan", "0x10"]))
     return [f"{flag}={value}"]
 

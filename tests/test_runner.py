@@ -74,11 +74,11 @@ def test_normalization_lists_ints_numpy():
         (dict(noise=(-1.0,)), "noise contains -1, must be in [0, 10]"),
         (dict(size=(True,)), "size contains True, must be an integer"),
         (dict(n_samples=-(2**63) - 1), "n_samples == -9223372036854775809, must be an integer in [-2**63"),
-        (dict(seed=2**63), "seed == 9223372036854775808, must be an integer"),
+        (dict(seed=2**63), "seed == 9223372036854775808, must be an integer in [0, 2**63 - 1]"),
         (dict(size=(2.5,)), "size contains 2.5, must be an integer"),
         (dict(noise="0.1"), "noise == '0.1', must be a tuple"),
         (dict(reps=0), "reps == 0, must be in [1, 100]"),
-        (dict(seed=-1), "seed == -1, must be in [0, 2**63 - 1]"),
+        (dict(seed=-1), "seed == -1, must be an integer in [0, 2**63 - 1]"),
     ],
 )
 def test_bad_config_values_name_field_value_and_range(kwargs, fragment):
