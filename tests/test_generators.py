@@ -167,6 +167,8 @@ def test_common_random_numbers_across_instances():
     for j in range(1, 4):
         act = X[j] != 0
         assert np.all(X[j - 1][act] == X[j][act])
+    # a scalar override is a plain draw at that sparsity
+    assert np.array_equal(G.sample_features(spec, 100, 11, sparsity=0.6), X[2, :100])
     # per-(instance, feature) override of shape (I, n)
     S2 = np.tile(np.linspace(0, 0.8, 5), (2, 1))
     X2 = G.sample_features(spec, 100, 11, sparsity=S2)
