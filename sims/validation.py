@@ -91,9 +91,22 @@ def check_number(
         value = float(value)
         if math.isnan(value):
             raise ValueError(f"{name} == nan, must be a finite number")
-    if interval is not None and not bool(interval.contains(value)):
+    if interval is not None and not _scalar_in(value, interval):
         raise ValueError(f"{name} == {_fmt(value)}, must be in {interval}")
     return value
+
+
+def _scalar_in(value: float | int, interval: Interval) -> bool:
+    """Membership for one Python scalar (exact for ints of any size, unlike numpy comparisons)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        if interval.lo is not None and interval.hi is not None:
+            return False
+    lo, hi, closed = interval.lo, interval.hi, interval.closed
+    if lo is not None and not (value >= lo if closed[0] == "[" else value > lo):
+        return False
+    if hi is not None and not (value <= hi if closed[1] == "]" else value < hi):
+        return False
+    return True
 
 
 def check_values(name: str, value: Any, interval: Interval) -> np.ndarray:

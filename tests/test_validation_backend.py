@@ -85,3 +85,11 @@ def test_seed_sequence_composes_and_differs():
     assert np.array_equal(a, b)
     assert not np.array_equal(a, B.rng(6, "train", 3).standard_normal(4))
     assert B.stable_key("train") == B.stable_key("train")  # not salted per process
+
+
+def test_check_number_huge_ints_give_value_error():
+    with pytest.raises(ValueError, match=r"n == 100000000000000000000, must be in \[1, 10\]"):
+        check_number("n", 10**20, Interval(1, 10), integer=True)
+    assert check_number("n", 10**20, Interval(1, None), integer=True) == 10**20
+    with pytest.raises(ValueError, match=r"x == inf, must be in \[0, 1\]"):
+        check_number("x", float("inf"), Interval(0, 1))
