@@ -28,7 +28,6 @@ from sims import backend as B
 from sims.metrics import _check_labels
 from sims.validation import (
     NONNEG,
-    POSITIVE,
     UNIT,
     UNIT_OPEN_RIGHT,
     Interval,
