@@ -45,7 +45,9 @@ numpy, tested). ``solver="auto"`` picks ``"numpy"`` on numpy and ``"generic"`` e
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import time
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -328,21 +330,33 @@ class _GenericSolver:
         self.mom = xp.zeros_like(theta)
         self.vel = xp.zeros_like(theta)
 
+    pool = None
+
+    def close(self):
+        pass
+
     def step(self, x, t, record):
         c = self.cfg
-        loss, grad = _grad_generic(self.xp, self.theta, x, self.scale, self.imp, c.n_hidden, record)
-        self.theta, self.mom, self.vel = _adam_generic(
-            self.theta, self.mom, self.vel, grad, t, c.lr, c.betas[0], c.betas[1], c.eps, self.xp)
+        with np.errstate(over="ignore", invalid="ignore"):              # divergence: checked by the loop
+            loss, grad = _grad_generic(self.xp, self.theta, x, self.scale, self.imp, c.n_hidden, record)
+            self.theta, self.mom, self.vel = _adam_generic(
+                self.theta, self.mom, self.vel, grad, t, c.lr, c.betas[0], c.betas[1], c.eps, self.xp)
         return loss
 
 
 class _NumpySolver:
     """numpy solver: the generic arithmetic, operation for operation, into preallocated buffers
-    (bitwise equal to :class:`_GenericSolver` on numpy; tested)."""
+    (bitwise equal to :class:`_GenericSolver` on numpy; tested).
+
+    Instances are processed in chunks of ``chunk`` (the per-chunk working set stays in cache) and,
+    with ``threads > 1``, chunks run on a thread pool (numpy and single-threaded BLAS release the
+    GIL). Every instance sees the same operations whatever the chunking, so results do not depend
+    on ``chunk`` or ``threads``.
+    """
 
     name = "numpy"
 
-    def __init__(self, xp, theta, cfg, scale, imp):
+    def __init__(self, xp, theta, cfg, scale, imp, threads=1, chunk=None):
         self.xp, self.cfg = xp, cfg
         self.theta = np.array(theta, copy=True)                        # (I, m+1, n)
         self.scale, self.imp = np.asarray(scale), np.asarray(imp)
@@ -355,7 +369,20 @@ class _NumpySolver:
         self.Ga = np.empty((I, n + 1, n), dt)
         self.Gs = np.empty((I, n, n), dt)
         self.dW = np.empty((I, m1 - 1, n), dt)
+        self.loss = np.empty(I, dt)
         self.rows = -1
+        chunk = max(1, -(-I // max(threads, 1))) if chunk is None else chunk
+        self.slices = [slice(a, min(a + chunk, I)) for a in range(0, I, chunk)]
+        self.pool = None
+        if threads > 1 and len(self.slices) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="toy-model")
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
 
     def _buffers(self, rows):
         I, _, n = self.theta.shape
@@ -367,36 +394,55 @@ class _NumpySolver:
         self.rows = rows
 
     def step(self, x, t, record):
-        c, m, n = self.cfg, self.cfg.n_hidden, self.theta.shape[-1]
         if x.shape[-2] != self.rows:
             self._buffers(x.shape[-2])
-        W = self.theta[:, :m, :]
-        np.matmul(W.transpose(0, 2, 1), W, out=self.M)                 # M = WᵀW
-        self.Ma[:, :n, :] = self.M
-        self.Ma[:, n, :] = self.theta[:, m, :]                          # M̃ = [M; bᵀ]
-        self.Xa[:, :, :n] = x
-        P, D = self.P, self.D
-        np.matmul(self.Xa, self.Ma, out=P)                              # pre = x̃ M̃ (6)
-        loss = _loss_from_pre(self.xp, P, x, self.imp) if record else None
-        np.subtract(P, x, out=D)
-        np.greater(P, 0, out=self.mask)
-        np.multiply(D, self.mask, out=D)                                # D = (pre − x) ⊙ 1[pre>0]
-        np.matmul(self.Xa.transpose(0, 2, 1), D, out=self.Ga)
-        np.multiply(self.Ga, self.scale, out=self.Ga)                   # [G; ∂L/∂bᵀ] (7)
-        G = self.Ga[:, :n, :]
-        np.add(G, G.transpose(0, 2, 1), out=self.Gs)
-        np.matmul(W, self.Gs, out=self.dW)                              # ∂L/∂W = W (G + Gᵀ) (5)
-        self.grad[:, :m, :] = self.dW
-        self.grad[:, m, :] = self.Ga[:, n, :]
-        self._adam(t)
-        return loss
+        shared = x.ndim == 2
+        jobs = [(sl, x if shared else x[sl], t, record) for sl in self.slices]
+        if self.pool is None:
+            for job in jobs:
+                self._chunk(*job)
+        else:
+            for f in [self.pool.submit(self._chunk, *job) for job in jobs]:
+                f.result()
+        return self.loss.copy() if record else None
 
-    def _adam(self, t):
-        """(8) in place, in the same operation order as :func:`_adam_generic`."""
+    def _chunk(self, sl, x, t, record):
+        """One step (6)-(8) for the instances ``sl`` (errstate is per thread, so it is set here)."""
+        with np.errstate(over="ignore", invalid="ignore"):              # divergence: checked by the loop
+            self._chunk_step(sl, x, t, record)
+
+    def _chunk_step(self, sl, x, t, record):
+        m, n = self.cfg.n_hidden, self.theta.shape[-1]
+        theta, Ma, Ga, Xa, P, D = (a[sl] for a in (self.theta, self.Ma, self.Ga, self.Xa, self.P, self.D))
+        W = theta[:, :m, :]
+        M = self.M[sl]
+        np.matmul(W.transpose(0, 2, 1), W, out=M)                      # M = WᵀW
+        Ma[:, :n, :] = M
+        Ma[:, n, :] = theta[:, m, :]                                    # M̃ = [M; bᵀ]
+        Xa[:, :, :n] = x
+        np.matmul(Xa, Ma, out=P)                                        # pre = x̃ M̃ (6)
+        if record:
+            self.loss[sl] = _loss_from_pre(self.xp, P, x, self.imp[sl])
+        np.subtract(P, x, out=D)
+        mask = self.mask[sl]
+        np.greater(P, 0, out=mask)
+        np.multiply(D, mask, out=D)                                     # D = (pre − x) ⊙ 1[pre>0]
+        np.matmul(Xa.transpose(0, 2, 1), D, out=Ga)
+        np.multiply(Ga, self.scale[sl], out=Ga)                         # [G; ∂L/∂bᵀ] (7)
+        G = Ga[:, :n, :]
+        Gs, dW, grad = self.Gs[sl], self.dW[sl], self.grad[sl]
+        np.add(G, G.transpose(0, 2, 1), out=Gs)
+        np.matmul(W, Gs, out=dW)                                        # ∂L/∂W = W (G + Gᵀ) (5)
+        grad[:, :m, :] = dW
+        grad[:, m, :] = Ga[:, n, :]
+        self._adam(sl, t)
+
+    def _adam(self, sl, t):
+        """(8) in place on instances ``sl``, in the same operation order as :func:`_adam_generic`."""
         c = self.cfg
         b1, b2 = c.betas
         bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
-        g, tmp, mom, vel = self.grad, self.tmp, self.mom, self.vel
+        g, tmp, mom, vel, theta = (a[sl] for a in (self.grad, self.tmp, self.mom, self.vel, self.theta))
         np.multiply(mom, b1, out=mom)
         np.multiply(g, 1.0 - b1, out=tmp)
         np.add(mom, tmp, out=mom)
@@ -409,7 +455,7 @@ class _NumpySolver:
         np.add(tmp, c.eps, out=tmp)
         np.divide(mom, tmp, out=tmp)
         np.multiply(tmp, c.lr / bc1, out=tmp)
-        np.subtract(self.theta, tmp, out=self.theta)
+        np.subtract(theta, tmp, out=theta)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -440,6 +486,8 @@ def train_toy_model(
     eval_every: int | None = None,
     xp: Any = None,
     init: tuple[Any, Any] | None = None,
+    threads: int | None = None,
+    chunk: int | None = None,
 ) -> ToyModelResult:
     """Train ``config.n_instances`` toy models with Adam on the batches of an iterable.
 
@@ -454,6 +502,10 @@ def train_toy_model(
     eval_every : int >= 1, default ``config.log_every``
     xp : namespace or backend name ("numpy", "array_api_strict", "cupy"); None = $SIMS_BACKEND / numpy
     init : optional ``(W (I, m, n), b (I, n))`` to start from (default :func:`init_params`)
+    threads : int >= 1 or None — "numpy" solver only: worker threads over instance chunks (BLAS is
+        limited to one thread meanwhile, through threadpoolctl). None = min(usable cores, I) when
+        threadpoolctl is installed, else 1. Results do not depend on it.
+    chunk : int >= 1 or None — "numpy" solver only: instances per chunk (default: I / threads).
 
     Returns
     -------
@@ -488,12 +540,28 @@ def train_toy_model(
     theta = xp.concat([W0, b0[:, None, :]], axis=1)                    # (I, m+1, n)  θ = [W; bᵀ]
     imp_host = config.importance_array()                               # (I, n)
     imp = B.asarray(imp_host, xp, dtype=dt)
-    cls = _NumpySolver if solver == "numpy" else _GenericSolver
+    if chunk is not None:
+        chunk = check_number("chunk", chunk, Interval(1, None), integer=True)
+    if solver == "numpy":
+        state = _NumpySolver(xp, theta, config, None, imp, threads=_resolve_threads(threads, I), chunk=chunk)
+    else:
+        if threads is not None:
+            check_number("threads", threads, Interval(1, None), integer=True)
+        state = _GenericSolver(xp, theta, config, None, imp)
+    try:
+        with _blas_single_thread(state.pool is not None):
+            return _loop(config, state, it, xp, dt, imp_host, solver, evaluator, eval_every)
+    finally:
+        state.close()
 
+
+def _loop(config, state, it, xp, dt, imp_host, solver, evaluator, eval_every) -> ToyModelResult:
+    """The training loop of :func:`train_toy_model` (arguments already validated)."""
+    I, n, m = config.n_instances, config.n_features, config.n_hidden
     steps_rec: list[int] = []
     losses: list[np.ndarray] = []
     evals: list = []
-    state, rows, scale = None, -1, None
+    rows = -1
     t0 = time.perf_counter()
     for t in range(config.steps):
         try:
@@ -505,9 +573,7 @@ def train_toy_model(
         if x.shape[-2] != rows:                                        # (re)compute s = 2 I / B, (I, 1, n)
             rows = x.shape[-2]
             scale = B.asarray(2.0 * imp_host[:, None, :] / rows, xp, dtype=dt)
-            if state is None:
-                state = cls(xp, theta, config, scale, imp)
-            state.scale = scale
+            state.scale = B.to_numpy(scale) if solver == "numpy" else scale
         record = t % config.log_every == 0 or t == config.steps - 1
         loss = state.step(x, t + 1, record)
         if record:
@@ -523,10 +589,43 @@ def train_toy_model(
             evals.append((t + 1, dict(evaluator(t + 1, W, b))))
     seconds = time.perf_counter() - t0
     W, b = _unpack(xp, state.theta, m, solver)
+    if not (bool(xp.all(xp.isfinite(W))) and bool(xp.all(xp.isfinite(b)))):
+        raise FloatingPointError(f"parameters became non-finite in the last {config.log_every} steps; "
+                                 f"check the batches for NaN/inf or lower lr == {config.lr}")
     hist = np.stack(losses)
     return ToyModelResult(W=W, b=b, loss_steps=np.asarray(steps_rec), loss_history=hist,
                           final_loss=hist[-1].copy(), config=config, solver=solver,
                           backend=B.backend_name(xp), evals=evals, seconds=seconds)
+
+
+def _resolve_threads(threads: int | None, I: int) -> int:
+    """Worker threads of the numpy solver (see :func:`train_toy_model`)."""
+    if threads is not None:
+        return check_number("threads", threads, Interval(1, None), integer=True)
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, I))
+
+
+@contextlib.contextmanager
+def _blas_single_thread(active: bool):
+    """Limit BLAS to one thread while our own worker threads run (threadpoolctl), else do nothing."""
+    if not active:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def _unpack(xp: Any, theta: Any, m: int, solver: str) -> tuple[Any, Any]:
