@@ -1,0 +1,647 @@
+"""First-order and quasi-Newton linear probes with analytic gradients, batched over ``...``.
+
+Every problem of the batch (noise level x seed x code, optionally x label set) minimises
+
+    F(W, b) = sum_i r_i loss(h_i W + b, y_i) + (alpha / 2) ||W||_F^2,     r_i = w_i / sum_j w_j
+
+(``r_i = 1/n`` without sample weights; the intercept ``b`` is not penalised). Losses, with scores
+``z = h W + b`` of ``C`` classes:
+
+* ``"softmax"`` (multinomial logistic / cross-entropy): ``loss = log sum_k exp(z_k) - z_y``.
+  With ``C=`` instead of ``alpha`` the objective is scikit-learn ``LogisticRegression``'s
+  (``C sum_i loss_i + ||W||^2 / 2``) divided by ``C sum_i w_i``, i.e. ``alpha = 1 / (C sum_i w_i)``.
+  (For ``n_classes == 2`` scikit-learn fits one binary column instead; the softmax probe with ``C/2``
+  matches it: ``w_sklearn = w_1 - w_0``.)
+* ``"logistic"``: one-vs-rest binary logistic, ``loss = sum_k log(1 + exp(-t_k z_k))``, ``t_k = +1`` if
+  ``k == y`` else ``-1``; ``C=`` matches ``OneVsRestClassifier(LogisticRegression(C))``.
+* ``"hinge"``: one-vs-rest *squared* hinge (L2-SVM, smooth so quasi-Newton applies),
+  ``loss = sum_k max(0, 1 - t_k z_k)^2``.
+
+Gradients are analytic: ``dF/dW = H^T diag(r) D + alpha W`` with ``D = softmax(z) - Y`` (softmax),
+``sigmoid(z) - Y`` (logistic), ``-2 t max(0, 1 - t z)`` (hinge); ``dF/db = 1^T diag(r) D``.
+
+Solvers (``solver=``): ``"lbfgs"`` -- batched L-BFGS, every problem with its own history, step and
+Armijo backtracking line search, preconditioned by the inverse second moment of the (augmented)
+code ``(H~^T diag(r) H~ + alpha/kappa)^{-1}`` (one small matrix per distinct ``H``), warm-started
+from the closed-form least-squares probe, problems leaving the batch as they converge;
+``"gd"`` -- gradient descent with a fixed step (default ``1/Lipschitz``), full batch, or minibatch SGD
+when ``batch_size`` is an int (rows shuffled per epoch with ``sims.backend.rng(seed, "sgd", epoch)``,
+the same permutation for every problem, step ``lr / sqrt(1 + epoch)``).
+``"auto"``: ``"lbfgs"`` for full batch, ``"gd"`` for minibatches.
+
+Convergence (every solver): ``max |grad F| <= tol`` (scikit-learn's ``gtol`` for lbfgs), checked
+every iteration (every epoch for minibatches). Problems that do not converge raise one
+:class:`ConvergenceWarning` quoting ``tol`` and ``max_iter``; ``probe.converged`` says which.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from sims.backend import get_namespace, rng, device_of
+from sims.probes import LinearProbe, _onehot, _prepare, _stack_labelsets, _unstack_coef, fit_linear
+from sims.validation import NONNEG, POSITIVE, Interval, check_number, check_option, check_seed
+
+__all__ = ["ConvergenceWarning", "fit_sgd", "LOSSES", "SGD_SOLVERS"]
+
+LOSSES = ("softmax", "logistic", "hinge")
+SGD_SOLVERS = ("auto", "lbfgs", "gd")
+WARM_STARTS = ("lstsq", "zero")
+#: upper bound of the loss curvature in the score direction (largest Hessian eigenvalue per sample):
+#: softmax diag(p) - p p^T <= 1/2 (Boehning), logistic sigma(1 - sigma) <= 1/4, squared hinge 2
+_CURVATURE_MAX = {"softmax": 0.5, "logistic": 0.25, "hinge": 2.0}
+_C1 = 1e-4  # Armijo constant
+_MAX_LS = 20  # line-search trials per iteration
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative probe stopped before ``max |grad| <= tol`` (see ``probe.converged``)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Problem data and the grouped layout
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Problems:
+    """All ``P`` problems. Per distinct code (group) ``g``: ``Hg (G, n, d1)`` (``h~ = (h, 1)`` with an
+    intercept), row weights ``rw (G, n)`` summing to 1 (None: ``1/n``), ``hmax (G,)`` = max_i ||h~_i||,
+    preconditioner ``Minv (G, d1, d1)``. Per problem ``p``: linear term ``A = H~^T diag(r) Y (P, d1, C)``,
+    ``alpha (P,)`` (float64), labels ``ys (P, n)``, and its group ``group[p]`` (host ints)."""
+
+    Hg: Any
+    rw: Any
+    hmax: Any
+    Minv: Any
+    A: Any
+    alpha: Any
+    ys: Any
+    group: np.ndarray
+    loss: str
+    pen: Any  # (d1, 1): 1 on feature rows, 0 on the intercept row
+    n_classes: int
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """``B`` items (problem ids ``pids``) arranged as ``G'`` groups x ``L'`` slots so that the problems
+    sharing a code are scored by ONE matmul ``(L' C, d1) @ (d1, n)``. Short groups are padded with
+    copies of their first item (computed and discarded). ``order (G' L',)`` slot -> item,
+    ``pos (B,)`` item -> slot (None when the layout is the identity)."""
+
+    G: int
+    L: int
+    order: Any
+    pos: Any
+    Hg: Any  # (G', n, d1)
+    rw: Any  # (G', n) or None
+    hmax: Any  # (G' L',)
+    A: Any  # (G' L', d1, C) or None (minibatches: linear term from the labels)
+    alpha: Any  # (G' L',)
+    ys: Any  # (G' L', n)
+    Minv: Any  # (B, d1, d1) per item
+
+
+#: relative extra cost per slot of a narrow matmul: cost(L') ~ slots * (1 + _NARROW / L')
+_NARROW = 0.7
+
+
+def _layout(xp: Any, prob: _Problems, pids: np.ndarray) -> _Layout:
+    """Arrange items ``pids`` in slots: items sharing a code go to one *virtual group* of ``L'`` slots
+    (a group with more than ``L'`` items is split, the last piece padded). ``L'`` minimises the
+    modelled cost ``slots * (1 + _NARROW / L')`` (padding against narrow matmuls)."""
+    dev = device_of(prob.Hg)
+    B = pids.shape[0]
+    ug, ginv, counts = np.unique(prob.group[pids], return_inverse=True, return_counts=True)
+    cands = np.arange(1, int(counts.max()) + 1)
+    nv = -(-counts[None, :] // cands[:, None])  # (cands, groups): virtual groups per group
+    cost = (nv.sum(axis=1) * cands) * (1.0 + _NARROW / cands)
+    Lp = int(cands[np.argmin(cost)])
+    by_group = np.argsort(ginv, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(B, dtype=np.int64)
+    rank[by_group] = np.arange(B) - np.repeat(starts, counts)
+    nvg = -(-counts // Lp)  # virtual groups per group
+    vstart = np.concatenate([[0], np.cumsum(nvg)[:-1]])
+    Gp = int(nvg.sum())
+    vg_of_item = vstart[ginv] + rank // Lp
+    slot = vg_of_item * Lp + rank % Lp  # item -> slot
+    vg_group = np.repeat(np.arange(ug.shape[0]), nvg)  # virtual group -> index into ug
+    first_item = by_group[starts]  # first item of each group
+    order = np.repeat(first_item[vg_group], Lp)  # padding: the group's first item
+    order[slot] = np.arange(B)
+    identity = Gp * Lp == B and np.array_equal(order, np.arange(B))
+    spids = pids[order]
+
+    def take(x, idx):
+        return None if x is None else xp.take(x, xp.asarray(idx, device=dev), axis=0)
+
+    g_ix = ug[vg_group]
+    return _Layout(
+        G=Gp, L=Lp,
+        order=None if identity else xp.asarray(order, device=dev),
+        pos=None if identity else xp.asarray(slot, device=dev),
+        Hg=take(prob.Hg, g_ix), rw=take(prob.rw, g_ix),
+        hmax=take(prob.hmax, prob.group[spids]),
+        A=take(prob.A, spids), alpha=take(prob.alpha, spids), ys=take(prob.ys, spids),
+        Minv=take(prob.Minv, prob.group[pids]),
+    )
+
+
+def _dot(xp: Any, a: Any, b: Any) -> Any:
+    """Per-problem inner product over the trailing axes, in float64: ``(B, ...) -> (B,)``."""
+    return xp.sum(xp.reshape(a * b, (a.shape[0], -1)), axis=-1, dtype=xp.float64)
+
+
+#: elements of one chunk of scores (G' L' C x rows); ~2 MB in float32 keeps a chunk in cache
+_CHUNK_ELEMENTS = 1 << 18
+
+
+def _fg(xp: Any, prob: _Problems, lay: _Layout, theta: Any) -> tuple[Any, Any]:
+    """Objective ``F (B,)`` (float64) and gradient ``(B, d1, C)`` at ``theta (B, d1, C)`` (items)."""
+    th = theta if lay.order is None else xp.take(theta, lay.order, axis=0)
+    f, g = _fg_slots(xp, prob, lay, th)
+    if lay.pos is not None:
+        f, g = xp.take(f, lay.pos, axis=0), xp.take(g, lay.pos, axis=0)
+    return f, g
+
+
+def _fg_slots(xp: Any, prob: _Problems, lay: _Layout, th: Any) -> tuple[Any, Any]:
+    """The loss and gradient on the slot layout, in row chunks (see the module doc for formulas)."""
+    loss, C = prob.loss, prob.n_classes
+    S, d1, _ = th.shape
+    Gp, Lp = lay.G, lay.L
+    dt, dev = th.dtype, device_of(th)
+    n = int(lay.Hg.shape[-2])
+    # Theta^T per group: (G', L' C, d1); rows are (label set, class)
+    ThT = xp.reshape(xp.permute_dims(xp.reshape(th, (Gp, Lp, d1, C)), (0, 1, 3, 2)), (Gp, Lp * C, d1))
+    shift = False
+    if loss == "softmax":
+        # |z_ik| <= ||h~_i|| ||theta_k|| (Cauchy-Schwarz): skip the row-max pass when exp cannot overflow
+        limit = 0.45 * math.log(float(xp.finfo(dt).max))
+        colmax = xp.max(xp.sqrt(xp.sum(th * th, axis=-2)), axis=-1)  # (S,)
+        shift = not bool(xp.all(lay.hmax * colmax < limit))
+    ch = max(128, min(n, _CHUNK_ELEMENTS // max(1, Gp * Lp * C)))
+    fsum = xp.zeros((Gp, Lp), dtype=xp.float64, device=dev)
+    G = xp.zeros((Gp, d1, Lp * C), dtype=dt, device=dev)
+    ys = None if lay.ys is None else xp.reshape(lay.ys, (Gp, Lp, n))
+    cls = xp.reshape(xp.arange(C, dtype=lay.ys.dtype, device=dev), (C, 1)) if lay.ys is not None else None
+    for a in range(0, n, ch):
+        b = min(n, a + ch)
+        m = b - a
+        Hc = lay.Hg[:, a:b, :]  # (G', m, d1)
+        Z = xp.reshape(xp.matmul(ThT, xp.matrix_transpose(Hc)), (Gp, Lp, C, m))  # scores
+        r = (xp.full((1, 1, m), 1.0 / n, dtype=dt, device=dev) if lay.rw is None
+             else lay.rw[:, None, a:b])  # (G'|1, 1, m) row weights
+        mask = None
+        if loss == "hinge" or lay.A is None:
+            mask = xp.astype(ys[:, :, None, a:b] == cls, dt)  # (G', L', C, m) one-hot
+        if loss == "softmax":
+            # lse_i = log sum_k exp(z_ik) ; dF/dz = r_i (softmax(z_i) - y_i)
+            if shift:
+                mx = xp.max(Z, axis=2, keepdims=True)
+                E = xp.exp(Z - mx)
+            else:
+                E = xp.exp(Z)
+            s = xp.sum(E, axis=2)  # (G', L', m)
+            lse = xp.log(s) if not shift else xp.log(s) + mx[:, :, 0, :]
+            fsum = fsum + xp.sum(r * lse, axis=-1, dtype=xp.float64)
+            R = E * (r / s)[:, :, None, :]
+        elif loss == "logistic":
+            # sum_k log(1 + exp(-t_k z_k)) = sum_k softplus(z_k) - z_y ; dF/dz = r_i (sigmoid(z) - y)
+            e = xp.exp(-xp.abs(Z))
+            sp = xp.sum(xp.maximum(Z, xp.zeros_like(Z)) + xp.log1p(e), axis=2)
+            fsum = fsum + xp.sum(r * sp, axis=-1, dtype=xp.float64)
+            R = xp.where(Z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)) * r[:, :, None, :]
+        else:
+            # squared hinge: sum_k max(0, 1 - t_k z_k)^2 ; dF/dz = -2 r_i t max(0, 1 - t z)
+            t = 2.0 * mask - 1.0
+            q = xp.maximum(1.0 - t * Z, xp.zeros_like(Z))
+            fsum = fsum + xp.sum(r * xp.sum(q * q, axis=2), axis=-1, dtype=xp.float64)
+            R = (-2.0 * t * q) * r[:, :, None, :]
+        if loss != "hinge" and lay.A is None:  # minibatch: the linear term -z_y from the labels
+            fsum = fsum - xp.sum(xp.sum(Z * mask, axis=2) * r, axis=-1, dtype=xp.float64)
+            R = R - mask * r[:, :, None, :]
+        G = G + xp.matmul(xp.matrix_transpose(Hc), xp.matrix_transpose(xp.reshape(R, (Gp, Lp * C, m))))
+    g = xp.reshape(xp.permute_dims(xp.reshape(G, (Gp, d1, Lp, C)), (0, 2, 1, 3)), (S, d1, C))
+    f = xp.reshape(fsum, (S,))
+    if lay.A is not None and loss != "hinge":  # F -= <A, theta> = sum_i r_i z_{i, y_i}; grad -= A
+        f = f - _dot(xp, lay.A, th)
+        g = g - lay.A
+    W = th * prob.pen
+    f = f + 0.5 * lay.alpha * _dot(xp, W, W)
+    return f, g + xp.astype(lay.alpha, dt)[:, None, None] * W
+
+
+def _precondition(xp: Any, lay: _Layout, q: Any) -> Any:
+    """``Minv @ q`` for items ``q (B, d1, C)``."""
+    return xp.matmul(lay.Minv, q)
+
+
+def _assemble(xp: Any, parts: list, total: int) -> list:
+    """Re-order per-chunk results ``(ids, arrays)`` into full arrays indexed ``0..total-1``."""
+    ids = np.concatenate([p[0] for p in parts])
+    if ids.shape[0] != total:  # pragma: no cover - internal invariant
+        raise RuntimeError("internal error: missing problems in assemble")
+    inv = np.argsort(ids, kind="stable")
+    out = []
+    for k in range(len(parts[0][1])):
+        cat = xp.concat([p[1][k] for p in parts], axis=0) if len(parts) > 1 else parts[0][1][k]
+        out.append(cat if np.array_equal(inv, np.arange(total)) else _sel(xp, cat, inv))
+    return out
+
+
+def _sel(xp: Any, x: Any, idx: np.ndarray) -> Any:
+    return xp.take(x, xp.asarray(idx, device=device_of(x)), axis=0)
+
+
+def _host(x: Any) -> np.ndarray:
+    from sims.backend import to_numpy
+
+    return np.asarray(to_numpy(x))
+
+
+# ----------------------------------------------------------------------------------------------
+# Solvers
+# ----------------------------------------------------------------------------------------------
+def _line_search(xp, prob, lay, pids, theta, f, g, d):
+    """Batched Armijo backtracking from step 1 (quadratic interpolation, clipped to [0.1, 0.5] t).
+
+    Accept ``F(theta + t d) <= F + c1 t <g, d> + 10 eps |F|`` (the last term absorbs rounding of F in
+    float32). Problems still searching are re-laid out on their own. Returns new ``theta, f, g`` and a
+    host bool array ``failed`` (no step found in ``_MAX_LS`` trials).
+    """
+    B = theta.shape[0]
+    eps = float(xp.finfo(theta.dtype).eps)
+    f_h, gtd = _host(f), _host(_dot(xp, g, d))
+    t = np.ones(B)
+    pending = np.arange(B)
+    parts = []
+    for _ in range(_MAX_LS):
+        whole = pending.shape[0] == B
+        sub = lay if whole else _layout(xp, prob, pids[pending])
+        th0 = theta if whole else _sel(xp, theta, pending)
+        dd = d if whole else _sel(xp, d, pending)
+        tt = xp.asarray(t[pending], dtype=theta.dtype, device=device_of(theta))[:, None, None]
+        th = th0 + tt * dd
+        ft, gt = _fg(xp, prob, sub, th)
+        ft_h = _host(ft)
+        f0, s0 = f_h[pending], gtd[pending]
+        ok = np.isfinite(ft_h) & (ft_h <= f0 + _C1 * t[pending] * s0 + 10 * eps * np.abs(f0))
+        if ok.all():
+            parts.append((pending, (th, ft, gt)))
+            pending = pending[:0]
+            break
+        if ok.any():
+            k = np.nonzero(ok)[0]
+            parts.append((pending[k], (_sel(xp, th, k), _sel(xp, ft, k), _sel(xp, gt, k))))
+        bad = np.nonzero(~ok)[0]
+        # minimiser of the quadratic through F(0), F'(0) = <g, d>, F(t)
+        tb, fb, sb = t[pending[bad]], ft_h[bad], s0[bad]
+        denom = 2.0 * (fb - f0[bad] - sb * tb)
+        with np.errstate(all="ignore"):
+            tq = np.where(np.isfinite(fb) & (denom > 0), -sb * tb * tb / denom, 0.1 * tb)
+        t[pending[bad]] = np.clip(tq, 0.1 * tb, 0.5 * tb)
+        pending = pending[bad]
+    failed = np.zeros(B, dtype=bool)
+    if pending.shape[0]:
+        failed[pending] = True
+        parts.append((pending, (_sel(xp, theta, pending), _sel(xp, f, pending), _sel(xp, g, pending))))
+    th, fn, gn = _assemble(xp, parts, B)
+    return th, fn, gn, failed
+
+
+def _finish(xp, parts, ids, k, theta, f, it, conv, dev):
+    parts.append((ids[k], (_sel(xp, theta, k), _sel(xp, f, k),
+                           xp.asarray(np.full(k.shape[0], it, dtype=np.int64), device=dev),
+                           xp.asarray(conv[k], device=dev))))
+
+
+def _lbfgs(xp, prob, theta, *, max_iter, tol, memory, kappa):
+    """Batched L-BFGS (two-loop recursion, Nocedal & Wright Alg. 7.4) with initial inverse Hessian
+    ``gamma Minv``, ``gamma = s^T y / y^T Minv y`` (first step ``1/kappa``). Returns per-problem
+    ``theta, f, n_iter, converged`` in the original order."""
+    P = theta.shape[0]
+    dt, dev = theta.dtype, device_of(theta)
+    shape = tuple(theta.shape[1:])
+    Dsz = math.prod(shape)
+    ids = np.arange(P)
+    lay = _layout(xp, prob, ids)
+    f, g = _fg(xp, prob, lay, theta)
+    S = xp.zeros((P, memory, Dsz), dtype=dt, device=dev)
+    Yh = xp.zeros((P, memory, Dsz), dtype=dt, device=dev)
+    rho = xp.zeros((P, memory), dtype=xp.float64, device=dev)
+    gamma = np.full(P, 1.0 / kappa)
+    failed = np.zeros(P, dtype=bool)
+    parts: list = []
+    it = 0
+    while True:
+        gmax = _host(xp.max(xp.abs(xp.reshape(g, (g.shape[0], -1))), axis=-1))
+        conv = gmax <= tol
+        done = conv | failed | (it >= max_iter)
+        if done.any():
+            _finish(xp, parts, ids, np.nonzero(done)[0], theta, f, it, conv, dev)
+            keep = np.nonzero(~done)[0]
+            if keep.shape[0] == 0:
+                break
+            ids, gamma, failed = ids[keep], gamma[keep], failed[keep]
+            theta, f, g = _sel(xp, theta, keep), _sel(xp, f, keep), _sel(xp, g, keep)
+            S, Yh, rho = _sel(xp, S, keep), _sel(xp, Yh, keep), _sel(xp, rho, keep)
+            lay = _layout(xp, prob, ids)
+        B = theta.shape[0]
+        # two-loop recursion: r = H_k g with H_k^0 = gamma Minv
+        q = xp.reshape(g, (B, Dsz))
+        order = [(it - 1 - j) % memory for j in range(min(it, memory))]  # newest first
+        alphas = {}
+        for j in order:
+            a = rho[:, j] * xp.sum(S[:, j, :] * q, axis=-1, dtype=xp.float64)
+            alphas[j] = a
+            q = q - xp.astype(a, dt)[:, None] * Yh[:, j, :]
+        gam = xp.asarray(gamma, dtype=dt, device=dev)[:, None, None]
+        r = xp.reshape(gam * _precondition(xp, lay, xp.reshape(q, (B,) + shape)), (B, Dsz))
+        for j in reversed(order):
+            beta = rho[:, j] * xp.sum(Yh[:, j, :] * r, axis=-1, dtype=xp.float64)
+            r = r + xp.astype(alphas[j] - beta, dt)[:, None] * S[:, j, :]
+        d = -xp.reshape(r, (B,) + shape)
+        # safeguard: not a descent direction -> preconditioned steepest descent, history cleared
+        notdesc = _host(_dot(xp, g, d)) >= 0
+        if notdesc.any():
+            nd = xp.asarray(notdesc, device=dev)
+            d0 = -(1.0 / kappa) * _precondition(xp, lay, g)
+            d = xp.where(nd[:, None, None], d0, d)
+            rho = xp.where(nd[:, None], xp.zeros_like(rho), rho)
+            gamma = np.where(notdesc, 1.0 / kappa, gamma)
+        theta_n, f_n, g_n, ls_failed = _line_search(xp, prob, lay, ids, theta, f, g, d)
+        s = xp.reshape(theta_n - theta, (B, Dsz))
+        yv = xp.reshape(g_n - g, (B, Dsz))
+        sy = xp.sum(s * yv, axis=-1, dtype=xp.float64)
+        yy = xp.sum(yv * yv, axis=-1, dtype=xp.float64)
+        ss = xp.sum(s * s, axis=-1, dtype=xp.float64)
+        good = sy > 1e-10 * xp.sqrt(yy * ss)  # curvature pair usable (always for strictly convex F)
+        slot = it % memory
+        S[:, slot, :] = s
+        Yh[:, slot, :] = yv
+        rho[:, slot] = xp.where(good, 1.0 / xp.where(good, sy, xp.ones_like(sy)), xp.zeros_like(sy))
+        yPy = _dot(xp, yv, xp.reshape(_precondition(xp, lay, xp.reshape(yv, (B,) + shape)), (B, Dsz)))
+        good_h, sy_h, yPy_h = _host(good), _host(sy), _host(yPy)
+        with np.errstate(all="ignore"):
+            gamma = np.where(good_h & (yPy_h > 0), sy_h / yPy_h, gamma)
+        theta, f, g = theta_n, f_n, g_n
+        failed = failed | ls_failed
+        it += 1
+    return _assemble(xp, parts, P)
+
+
+def _gd(xp, prob, theta, *, max_iter, tol, lr, batch_size, seed):
+    """Gradient descent ``theta <- theta - lr grad`` (full batch), or minibatch SGD with step
+    ``lr / sqrt(1 + epoch)`` and unbiased minibatch gradients ``(n/|b|) sum_{i in b} r_i grad loss_i
+    + alpha W``; convergence is checked on the full gradient after each iteration / epoch."""
+    P = theta.shape[0]
+    dt, dev = theta.dtype, device_of(theta)
+    n = int(prob.Hg.shape[-2])
+    ids = np.arange(P)
+    lay = _layout(xp, prob, ids)
+    parts: list = []
+    f, g = _fg(xp, prob, lay, theta)
+    it = 0
+    while True:
+        gmax = _host(xp.max(xp.abs(xp.reshape(g, (g.shape[0], -1))), axis=-1))
+        conv = gmax <= tol
+        done = conv | (it >= max_iter)
+        if done.any():
+            _finish(xp, parts, ids, np.nonzero(done)[0], theta, f, it, conv, dev)
+            keep = np.nonzero(~done)[0]
+            if keep.shape[0] == 0:
+                break
+            ids = ids[keep]
+            theta, g = _sel(xp, theta, keep), _sel(xp, g, keep)
+            lay = _layout(xp, prob, ids)
+        step = xp.asarray(lr[ids], dtype=dt, device=dev)[:, None, None]
+        if batch_size is None:
+            theta = theta - step * g
+        else:
+            perm = rng(seed, "sgd", it).permutation(n)
+            step = step / math.sqrt(1.0 + it)
+            rw_full = lay.rw if lay.rw is not None else xp.full((lay.G, n), 1.0 / n, dtype=dt, device=dev)
+            for lo in range(0, n, batch_size):
+                idx = xp.asarray(perm[lo:lo + batch_size], device=dev)
+                m = int(idx.shape[0])
+                sub = replace(lay, Hg=xp.take(lay.Hg, idx, axis=1), ys=xp.take(lay.ys, idx, axis=1),
+                              rw=xp.take(rw_full, idx, axis=1) * (n / m), A=None)
+                _, gb = _fg(xp, prob, sub, theta)
+                theta = theta - step * gb
+        f, g = _fg(xp, prob, lay, theta)
+        it += 1
+    return _assemble(xp, parts, P)
+
+
+# ----------------------------------------------------------------------------------------------
+# Public entry
+# ----------------------------------------------------------------------------------------------
+def fit_sgd(
+    H: Any,
+    y: Any,
+    n_classes: int,
+    *,
+    loss: str = "softmax",
+    alpha: float | None = None,
+    C: float | None = None,
+    fit_intercept: bool = True,
+    solver: str = "auto",
+    batch_size: int | None = None,
+    lr: float | str = "auto",
+    max_iter: int | None = None,
+    tol: float = 1e-4,
+    seed: int = 0,
+    sample_weight: Any = None,
+    label_sets: bool | None = None,
+    warm_start: Any = "lstsq",
+    memory: int = 10,
+    warn: bool = True,
+) -> LinearProbe:
+    """Iterative linear probe (see the module docstring for objectives and solvers).
+
+    Parameters
+    ----------
+    H : array ``(..., n, d)``; y : int array ``(..., n)`` or ``(..., L, n)`` (label sets sharing ``H``,
+        inferred when ``y.ndim == H.ndim`` unless ``label_sets`` says otherwise); n_classes : int >= 2.
+    loss : ``"softmax"``, ``"logistic"`` (one-vs-rest) or ``"hinge"`` (one-vs-rest squared hinge).
+    alpha : L2 strength on ``W`` in the mean-loss objective; or ``C`` (scikit-learn's inverse strength,
+        ``alpha = 1/(C sum_i w_i)``). At most one of them; neither means ``C = 1.0`` (scikit-learn's default).
+    solver : ``"auto"``, ``"lbfgs"``, ``"gd"``.  batch_size : None (full batch) or int in [1, n] (``gd``).
+    lr : step size for ``gd``: positive float, or ``"auto"`` = ``1 / L`` with the Lipschitz bound
+        ``L = kappa_max * lambda_max(H~^T diag(r) H~) + alpha`` (kappa_max: 1/2 softmax, 1/4 logistic, 2 hinge).
+    max_iter : iterations (epochs for minibatches); None = 100 (lbfgs), 1000 (gd full batch), 200 (minibatch).
+    tol : stop when ``max |grad F| <= tol``.  seed : minibatch shuffling seed.
+    sample_weight : array broadcastable to ``H.shape[:-1]``, >= 0.
+    warm_start : ``"lstsq"`` (closed-form least-squares probe mapped to scores: see ``_warm_start``),
+        ``"zero"``, or a :class:`LinearProbe` whose coef/intercept broadcast to the problem batch.
+    memory : L-BFGS history length.  warn : emit :class:`ConvergenceWarning` on non-convergence.
+
+    Returns
+    -------
+    LinearProbe with ``coef (..., [L,] d, C)``, ``intercept (..., [L,] C)``, ``solver``, and arrays
+    ``n_iter`` (int64), ``converged`` (bool), ``objective`` (float64, the value of ``F``), each ``(..., [L])``.
+    Dtype: float32 ``H`` -> float32 probe (objective float64), otherwise float64.
+    """
+    check_option("loss", loss, LOSSES)
+    check_option("solver", solver, SGD_SOLVERS)
+    check_option("fit_intercept", fit_intercept, (True, False))
+    if alpha is not None and C is not None:
+        raise ValueError(f"alpha == {alpha!r} and C == {C!r}: give at most one of them")
+    if alpha is not None:
+        alpha = check_number("alpha", alpha, NONNEG)
+    elif C is not None:
+        C = check_number("C", C, POSITIVE)
+    else:
+        C = 1.0
+    tol = check_number("tol", tol, NONNEG)
+    seed = check_seed("seed", seed)
+    memory = check_number("memory", memory, Interval(1, None, "[)"), integer=True)
+    if solver == "auto":
+        solver = "lbfgs" if batch_size is None else "gd"
+    p = _prepare(H, y, n_classes, label_sets=label_sets, sample_weight=sample_weight)
+    xp, Hx, ncls, L = p.xp, p.H, p.n_classes, p.n_labelsets
+    n, d = int(Hx.shape[-2]), int(Hx.shape[-1])
+    if batch_size is not None:
+        batch_size = check_number("batch_size", batch_size, Interval(1, n, "[]"), integer=True)
+        if solver == "lbfgs":
+            raise ValueError(f"batch_size == {batch_size}, must be None for solver == 'lbfgs' (full batch)")
+    if max_iter is None:
+        max_iter = 100 if solver == "lbfgs" else (1000 if batch_size is None else 200)
+    max_iter = check_number("max_iter", max_iter, Interval(0, None, "[)"), integer=True)
+    if isinstance(lr, str):
+        check_option("lr", lr, ("auto",))
+    else:
+        lr = check_number("lr", lr, POSITIVE)
+    if isinstance(warm_start, str):
+        check_option("warm_start", warm_start, WARM_STARTS)
+    elif not isinstance(warm_start, LinearProbe):
+        raise ValueError(f"warm_start == {warm_start!r}, must be one of 'lstsq', 'zero' or a LinearProbe")
+    warm_probe = warm_start if isinstance(warm_start, LinearProbe) else None
+    warn_ = check_option("warn", warn, (True, False))
+
+    dt, dev = Hx.dtype, device_of(Hx)
+    bH, b = p.batch_H, p.batch
+    GH, NB = math.prod(bH), math.prod(b)
+    P = NB * L
+    d1 = d + 1 if fit_intercept else d
+    # --- per distinct H (group): augmented code, weights, second moment, preconditioner
+    Hg = xp.reshape(Hx, (GH, n, d))
+    if fit_intercept:
+        Hg = xp.concat([Hg, xp.ones((GH, n, 1), dtype=dt, device=dev)], axis=-1)  # h~ = (h, 1)
+    if p.w is not None:
+        wg = xp.reshape(p.w, (GH, n))
+        sw = xp.sum(wg, axis=-1)  # (GH,)
+        rwg = wg / sw[:, None]
+    else:
+        sw = xp.full((GH,), float(n), dtype=dt, device=dev)
+        rwg = None
+    alpha_g = xp.full((GH,), alpha, dtype=xp.float64, device=dev) if alpha is not None else \
+        1.0 / (C * xp.astype(sw, xp.float64))
+    M = xp.matmul(xp.matrix_transpose(Hg if rwg is None else Hg * rwg[..., None]), Hg)
+    if rwg is None:
+        M = M / n  # (GH, d1, d1) = H~^T diag(r) H~
+    pen_h = np.ones((d1, 1))
+    if fit_intercept:
+        pen_h[d] = 0.0
+    pen = xp.asarray(pen_h, dtype=dt, device=dev)
+    kappa = {"softmax": 1.0 / ncls, "logistic": 0.25, "hinge": 2.0}[loss]
+    tr = xp.sum(xp.linalg.diagonal(M), axis=-1)[:, None, None]
+    eye = xp.eye(d1, dtype=dt, device=dev)
+    Mreg = M + (xp.astype(alpha_g, dt)[:, None, None] / kappa) * (eye * pen) + 1e-8 * (tr / d1) * eye
+    Minv = xp.linalg.inv(Mreg)
+    hmax = xp.max(xp.sqrt(xp.sum(Hg * Hg, axis=-1)), axis=-1)  # (GH,)
+    # --- linear term A = H~^T diag(r) Y for every problem; one-hot of all label sets side by side
+    Ystack = _stack_labelsets(xp, _onehot(xp, p.y, ncls, dt))  # (*by, n, L*C)
+    Hb = xp.reshape(Hg if rwg is None else Hg * rwg[..., None], bH + (n, d1))
+    A = xp.matmul(xp.matrix_transpose(Hb), Ystack)  # (*b, d1, L*C)
+    if rwg is None:
+        A = A / n
+    A = xp.reshape(_unstack_coef(xp, xp.broadcast_to(A, b + (d1, L * ncls)), L, ncls), (P, d1, ncls))
+    # --- problem p = (batch element p // L, label set p % L) -> group index
+    gidx = np.repeat(np.broadcast_to(np.arange(GH).reshape(bH), b).reshape(-1), L)
+    ys = xp.reshape(xp.broadcast_to(p.y, b + (L, n)), (P, n))
+    prob = _Problems(Hg=Hg, rw=rwg, hmax=hmax, Minv=Minv, A=A, alpha=xp.take(alpha_g, xp.asarray(gidx, device=dev), axis=0),
+                     ys=ys, group=gidx, loss=loss, pen=pen, n_classes=ncls)
+    theta0 = _warm_start(xp, warm_start, warm_probe, Hx, p, loss, ncls, fit_intercept, b, L, d, d1, dt)
+    if solver == "lbfgs":
+        theta, f, n_iter, conv = _lbfgs(xp, prob, theta0, max_iter=max_iter, tol=tol, memory=memory,
+                                        kappa=kappa)
+    else:
+        if lr == "auto":
+            lam = xp.linalg.eigvalsh(M)[:, -1]  # (GH,) largest eigenvalue
+            lip = _CURVATURE_MAX[loss] * xp.astype(lam, xp.float64) + alpha_g
+            lr_p = _host(1.0 / lip)[gidx]
+        else:
+            lr_p = np.full(P, lr)
+        theta, f, n_iter, conv = _gd(xp, prob, theta0, max_iter=max_iter, tol=tol, lr=lr_p,
+                                     batch_size=batch_size, seed=seed)
+    shape_out = b + (L,)
+    coef = xp.reshape(theta[:, :d, :], shape_out + (d, ncls))
+    if fit_intercept:
+        intercept = xp.reshape(theta[:, d, :], shape_out + (ncls,))
+    else:
+        intercept = xp.zeros(shape_out + (ncls,), dtype=dt, device=dev)
+    n_iter = xp.reshape(xp.astype(n_iter, xp.int64), shape_out)
+    conv = xp.reshape(conv, shape_out)
+    f = xp.reshape(f, shape_out)
+    n_bad = P - int(xp.sum(xp.astype(conv, xp.int64)))
+    if n_bad and warn_:
+        warnings.warn(
+            f"fit_sgd({loss!r}, solver={solver!r}) did not converge for {n_bad} of {P} problems: "
+            f"max |grad| > tol == {tol} after max_iter == {max_iter} iterations (or the line search "
+            "found no decrease); increase max_iter, loosen tol, or rescale H",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    from sims.probes import _finalize
+
+    return _finalize(xp, coef, intercept, solver, p.label_axis, n_iter=n_iter, converged=conv,
+                     objective=f, loss=loss)
+
+
+def _warm_start(xp, mode, probe, Hx, p, loss, ncls, fit_intercept, b, L, d, d1, dt):
+    """Initial ``theta (P, d1, C)``.
+
+    ``"lstsq"``: ridge probe ``(W_ls, b_ls)`` on one-hot targets (signed for hinge), mapped to scores
+    by linearising the link at the uniform prediction ``p0 = 1/C``: softmax ``z = C (p - 1/C)``;
+    logistic ``z = logit(p0) + (p - p0) / (p0 (1 - p0))``; squared hinge ``z = p`` (signed targets).
+    """
+    P = math.prod(b) * L
+    if mode == "zero" and probe is None:
+        return xp.zeros((P, d1, ncls), dtype=dt, device=device_of(Hx))
+    if probe is None:
+        n = int(Hx.shape[-2])
+        ridge = 1e-3 * n
+        y = p.y  # (*by, L, n)
+        ls = fit_linear(Hx, y, ncls, alpha=ridge, solver="cholesky", fit_intercept=fit_intercept,
+                        targets="signed" if loss == "hinge" else "onehot",
+                        sample_weight=p.w, label_sets=True)
+        W, c = ls.coef, ls.intercept  # (*b, L, d, C), (*b, L, C)
+        if loss == "softmax":
+            W, c = ncls * W, ncls * c - 1.0
+        elif loss == "logistic":
+            p0 = 1.0 / ncls
+            sc = 1.0 / (p0 * (1.0 - p0))
+            W, c = sc * W, math.log(p0 / (1.0 - p0)) + sc * (c - p0)
+    else:
+        if probe.n_features != d or probe.n_classes != ncls:
+            raise ValueError(
+                f"warm_start probe has (d, C) == ({probe.n_features}, {probe.n_classes}), "
+                f"must be ({d}, {ncls})"
+            )
+        W = xp.astype(probe.coef, dt)
+        c = xp.astype(probe.intercept, dt)
+        if not probe.label_axis:
+            W, c = W[..., None, :, :], c[..., None, :]
+    W = xp.broadcast_to(W, b + (L, d, ncls))
+    c = xp.broadcast_to(c, b + (L, ncls))
+    W = xp.reshape(W, (P, d, ncls))
+    if not fit_intercept:
+        return xp.asarray(W, copy=True)
+    c = xp.reshape(c, (P, 1, ncls))
+    return xp.concat([W, c], axis=1)
