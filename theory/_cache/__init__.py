@@ -1,0 +1,1 @@
+"""Generated cache of the exact two-feature theory (see theory/derive)."""
