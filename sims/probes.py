@@ -234,6 +234,16 @@ def _device(x: Any) -> Any:
     return device_of(x)
 
 
+def _check_rank(xp: Any, diag: Any, rcond: float, solver: str) -> None:
+    """Refuse a (numerically) rank-deficient triangular factor: ``min |diag| <= rcond * max |diag|``."""
+    a = xp.abs(diag)
+    if bool(xp.any(xp.min(a, axis=-1) <= rcond * xp.max(a, axis=-1))):
+        raise ValueError(
+            f"H is rank deficient for solver == {solver!r} with alpha == 0 (triangular factor with "
+            f"|diagonal| ratio <= {rcond:.1e}); use solver='svd' or alpha > 0"
+        )
+
+
 def _finite_or_raise(xp: Any, arr: Any, solver: str) -> Any:
     if not bool(xp.all(xp.isfinite(arr))):
         raise ValueError(
@@ -247,7 +257,7 @@ def _finite_or_raise(xp: Any, arr: Any, solver: str) -> Any:
 # Least squares / ridge
 # ----------------------------------------------------------------------------------------------
 def _solve_cholesky(xp: Any, Hc: Any, R: Any, w: Any, alpha: float) -> Any:
-    """Centred normal equations.
+    """Centred normal equations (with ``alpha = 0`` refused when ``cond(H) >~ 1/sqrt(eps max(n, d))``).
 
     Closed form: ``W = (Hc^T diag(w) Hc + alpha I)^{-1} Hc^T diag(w) Y``, through the Cholesky factor
     ``G = Lc Lc^T`` and two triangular solves ``Lc Z = B``, ``Lc^T W = Z``. ``G`` and ``Lc`` are
@@ -267,6 +277,9 @@ def _solve_cholesky(xp: Any, Hc: Any, R: Any, w: Any, alpha: float) -> Any:
             "definite); use solver='svd' or alpha > 0"
         ) from None
     _finite_or_raise(xp, Lc, "cholesky")
+    if alpha == 0:  # diag(Lc) ~ singular values of Hc: the Gram squares the condition number
+        n = Hc.shape[-2]
+        _check_rank(xp, xp.linalg.diagonal(Lc), math.sqrt(float(xp.finfo(Hc.dtype).eps) * max(n, d)), "cholesky")
     Z = xp.linalg.solve(Lc, B)
     return _finite_or_raise(xp, xp.linalg.solve(xp.matrix_transpose(Lc), Z), "cholesky")
 
@@ -284,6 +297,8 @@ def _solve_qr(xp: Any, Hc: Any, R: Any, w: Any, alpha: float) -> Any:
         ridge = math.sqrt(alpha) * _eye(xp, d, Hc.dtype, Hc)
         A = xp.concat([A, xp.broadcast_to(ridge, tuple(A.shape[:-2]) + (d, d))], axis=-2)
     Q, Rq = xp.linalg.qr(A)  # (*bH, n[+d], d), (*bH, d, d)
+    if alpha == 0:
+        _check_rank(xp, xp.linalg.diagonal(Rq), float(xp.finfo(Hc.dtype).eps) * max(n, d), "qr")
     QtY = xp.matmul(xp.matrix_transpose(Q[..., :n, :]), R if sw is None else R * sw)
     try:
         W = xp.linalg.solve(Rq, QtY)
