@@ -94,7 +94,7 @@ class EncoderConfig:
     arch: str = "cnn"
     hidden: int = 256
     feature_dim: int = 64
-    epochs: int = 30
+    epochs: int = 20
     batch_size: int = 256
     lr: float = 2e-3
     weight_decay: float = 1e-5
