@@ -42,6 +42,7 @@ __all__ = [
     "bayes_threshold",
     "probe_threshold",
     "probe_error",
+    "rule_error",
     "finite_sample_terms",
     "finite_sample_error",
     "separation_crossover_lambda",
@@ -211,6 +212,16 @@ class _Law:
         self.clean = lam == 0.0
         self.knots = np.concatenate([self.atoms[0][:, :, 0].T, self.lins[0][:, :, 0].T, self.lins[1][:, :, 0].T],
                                     axis=1)  # (N, k)
+
+    def with_gaussian(self, s_total: np.ndarray) -> "_Law":
+        """The same law of v with Gaussian noise of std ``s_total`` (shape (N, 1)) in place of xi."""
+        new = object.__new__(_Law)
+        new.__dict__.update(self.__dict__)
+        new.noise = "gaussian"
+        new.s = np.asarray(s_total, dtype=np.float64).reshape(-1, 1)
+        new.spread = new.s
+        new.clean = new.s == 0.0
+        return new
 
     def take(self, idx) -> "_Law":
         """Rows ``idx`` of the batch (a shallow copy)."""
@@ -453,8 +464,11 @@ def _best_threshold_noisy(law: _Law):
     for orient in (1, -1):
         val = e if orient == 1 else 1.0 - e
         i = np.argmin(val, axis=1)
-        lo = grid[rows, np.maximum(i - 1, 0)]
-        hi = grid[rows, np.minimum(i + 1, grid.shape[1] - 1)]
+        gi = grid[rows, i][:, None]  # bracket by the nearest distinct grid values (knots repeat)
+        lo = np.where(grid < gi, grid, -np.inf).max(1)
+        hi = np.where(grid > gi, grid, np.inf).min(1)
+        lo = np.where(np.isfinite(lo), lo, gi[:, 0] - sp[:, 0])
+        hi = np.where(np.isfinite(hi), hi, gi[:, 0] + sp[:, 0])
 
         def f(t, orient=orient):
             v = law.err_up(t[:, None])[:, 0]
@@ -568,6 +582,32 @@ def _rule_error(law: _Law, tau: np.ndarray, orient: np.ndarray, p1: np.ndarray |
     return np.clip(np.where(orient > 0, up, np.where(orient < 0, down, const)), 0.0, 1.0)
 
 
+def rule_error(code, sparsity, threshold, orientation, *, task="argmax", input_noise=0.0, weight=1.0,
+               noise="gaussian", p1=None):
+    """Exact clean error of threshold rules at one parameter point (scalars), vectorised over rules.
+
+    ``threshold``/``orientation`` broadcast together: class 1 iff v' > threshold (orientation > 0) or
+    v' < threshold (< 0); orientation 0 is a constant rule (class 1 if ``p1`` > 1/2, class 2 if < 1/2,
+    a coin if p1 is None or 1/2)."""
+    code, task, noise = _code(code), _task(task), _noise(noise)
+    S = check_number("sparsity", sparsity, SPARSITY)
+    lam = check_number("input_noise", input_noise, INPUT_NOISE)
+    w = check_number("weight", weight, WEIGHT)
+    tau, o = np.broadcast_arrays(np.asarray(threshold, dtype=np.float64), np.asarray(orientation))
+    law = _law(task, code, np.array([S]), np.array([w]), np.array([lam]), noise)
+    t = np.where(np.isfinite(tau), tau, 0.0).reshape(1, -1)
+    up = law.err_up(t)[0]
+    down = 1.0 - law.err_up(t, left=True)[0]
+    if p1 is None:
+        const = np.full(up.shape, 0.5)
+    else:
+        pp = np.broadcast_to(np.asarray(p1, dtype=np.float64), tau.shape).reshape(-1)
+        const = np.where(pp > 0.5, law.pi2[0, 0], np.where(pp < 0.5, law.pi1[0, 0], 0.5))
+    oo = o.reshape(-1)
+    out = np.clip(np.where(oo > 0, up, np.where(oo < 0, down, const)), 0.0, 1.0).reshape(tau.shape)
+    return out[()] if out.ndim == 0 else out
+
+
 def probe_error(code, sparsity, *, task="argmax", label_noise=0.0, input_noise=0.0, weight=1.0,
                 noise="gaussian"):
     """Clean-label error of the population least-squares probe trained on noisy labels (E10).
@@ -645,18 +685,45 @@ def finite_sample_terms(code, sparsity, *, task="argmax", label_noise=0.0, input
     c = 0.5 * (dp + dm) * bias + 0.5 * dd * sigma2
     res = {"err_pop": err, "tau": tau, "orientation": o, "sigma2": sigma2, "bias": bias,
            "d_minus": dm, "d_plus": dp, "curvature": dd, "a": a, "c": c}
-    return {k: _out(np.asarray(v, dtype=np.float64).reshape(shape), shape) for k, v in res.items()}
+    out = {k: _out(np.asarray(v, dtype=np.float64).reshape(shape), shape) for k, v in res.items()}
+    out["_law"], out["_p1"] = law, m[2]
+    return out
+
+
+def _normal_approx(T: dict, n: np.ndarray) -> np.ndarray:
+    """E err(tau_n) with tau_n ~ N(tau + bias/n, sigma2/n), computed exactly: averaging the sub-CDFs over
+    that normal law is the same as adding independent N(0, sigma2/n) noise to v' (E12), so the answer is
+    the exact error of the rule on the law with noise std sqrt(s^2 + sigma2/n) at threshold tau + bias/n.
+    Its expansion in 1/n reproduces err_pop + a/sqrt(n) + c/n; unlike the expansion it keeps atoms and
+    kinks of err at any distance from tau."""
+    law: _Law = T["_law"]
+    tau = np.asarray(T["tau"], dtype=np.float64).reshape(-1)
+    o = np.asarray(T["orientation"]).reshape(-1)
+    nn = np.broadcast_to(n, tau.shape) if np.ndim(n) == 0 else np.asarray(n).reshape(-1)
+    sig2 = np.asarray(T["sigma2"]).reshape(-1) / nn
+    base = np.where(law.clean[:, 0], 0.0, law.s[:, 0] if law.noise == "gaussian" else 0.0)
+    smoothed = law.with_gaussian(np.sqrt(base**2 + sig2)[:, None])
+    return _rule_error(smoothed, tau + np.asarray(T["bias"]).reshape(-1) / nn, o, T["_p1"])
 
 
 def finite_sample_error(code, sparsity, n, *, task="argmax", label_noise=0.0, input_noise=0.0, weight=1.0,
-                        noise="gaussian"):
-    """Expected clean error of the least-squares probe fitted on ``n`` noisy samples, to leading order:
-    err_pop + a / sqrt(n) + c / n (see :func:`finite_sample_terms`)."""
-    nn = check_values("n", n, Interval(2.0, math.inf, "[)"))
+                        noise="gaussian", method="expansion"):
+    """Expected clean error of the least-squares probe fitted on ``n`` noisy samples.
+
+    ``method="expansion"``: leading order, err_pop + a / sqrt(n) + c / n (:func:`finite_sample_terms`).
+    ``method="normal"``: the same normal approximation of the fitted threshold, with the error function
+    kept exact instead of Taylor-expanded (see ``_normal_approx``); better at small n when atoms or kinks
+    of the error lie within a few sigma/sqrt(n) of tau. ``n`` is a scalar (>= 2)."""
+    check_option("method", method, ("expansion", "normal"))
+    nn = check_number("n", n, Interval(2.0, math.inf, "[)"))
     T = finite_sample_terms(code, sparsity, task=task, label_noise=label_noise, input_noise=input_noise,
                             weight=weight, noise=noise)
-    return _out(np.asarray(T["err_pop"] + T["a"] / np.sqrt(nn) + T["c"] / nn, dtype=np.float64),
-                np.broadcast_shapes(np.shape(T["err_pop"]), nn.shape))
+    shape = np.shape(T["err_pop"])
+    if method == "expansion":
+        val = np.asarray(T["err_pop"] + T["a"] / math.sqrt(nn) + T["c"] / nn, dtype=np.float64)
+    else:
+        val = _normal_approx(T, nn).reshape(shape)
+    return _out(val, shape)
 
 
 # ----------------------------------------------------------------------------------------- crossovers
@@ -668,15 +735,17 @@ _MEASURES = {
 
 
 def crossover(measure, axis, sparsity, *, task="argmax", label_noise=0.0, input_noise=0.0, weight=1.0,
-              noise="gaussian", n=None, grid=None, tol=1e-10) -> dict[str, Any]:
+              noise="gaussian", n=None, method="expansion", grid=None, tol=1e-10, atol=1e-9) -> dict[str, Any]:
     """Where mono and poly swap along ``axis`` ("label_noise" or "input_noise"), the other parameters fixed
     (scalars). ``measure``: "separation" (higher is better), "bayes_error", "probe_error",
-    "finite_sample_error" (needs ``n``; lower is better).
+    "finite_sample_error" (needs ``n``, uses ``method``; lower is better).
 
     The advantage A = (mono better) is evaluated on ``grid`` (default 201 points over [0, 1/2] for eta,
     0 and a log grid 1e-3..1e2 for lam); each sign change is refined by bisection to ``tol`` with exact
     evaluations at both ends, so every reported root is certified by the intermediate value theorem
-    (A is continuous there). Absence of a sign change on the grid is evidence, not proof; the claims give
+    (where A is continuous; a jump, e.g. at lam = 0 when a probe threshold sits on an atom, shows up as a
+    root at the jump). Differences with |A| <= ``atol`` count as ties (both codes reach the same limit,
+    e.g. the constant rule at large lam) and never make a sign change. Absence of a sign change on the grid is evidence, not proof; the claims give
     the proofs where one exists. Returns dict(points, mono_better_at_start, advantage, grid).
     """
     check_option("measure", measure, tuple(_MEASURES) + ("finite_sample_error",))
@@ -688,7 +757,8 @@ def crossover(measure, axis, sparsity, *, task="argmax", label_noise=0.0, input_
     if measure == "finite_sample_error":
         if n is None:
             raise ValueError("n == None, must be an integer >= 2 for measure 'finite_sample_error'")
-        fn, sign = (lambda code, S, **kw: finite_sample_error(code, S, n, **kw)), -1
+        check_option("method", method, ("expansion", "normal"))
+        fn, sign = (lambda code, S, **kw: finite_sample_error(code, S, n, method=method, **kw)), -1
     else:
         fn, sign = _MEASURES[measure]
     if grid is None:
@@ -702,9 +772,13 @@ def crossover(measure, axis, sparsity, *, task="argmax", label_noise=0.0, input_
         return sign * (np.asarray(fn("mono", sparsity, **kw)) - np.asarray(fn("poly", sparsity, **kw)))
 
     A = adv(grid)
+    sig = np.where(np.abs(A) > atol, np.sign(A), 0.0)
+    nz = np.flatnonzero(sig != 0)
     pts = []
-    for i in np.flatnonzero(np.sign(A[:-1]) * np.sign(A[1:]) < 0):
-        lo, hi, alo = grid[i], grid[i + 1], A[i]
+    for i, j in zip(nz[:-1], nz[1:]):
+        if sig[i] == sig[j]:
+            continue
+        lo, hi, alo = grid[i], grid[j], A[i]
         while hi - lo > tol * max(1.0, abs(hi)):
             mid = 0.5 * (lo + hi)
             am = float(adv(np.array(mid)))
@@ -716,4 +790,4 @@ def crossover(measure, axis, sparsity, *, task="argmax", label_noise=0.0, input_
             else:
                 hi = mid
         pts.append(0.5 * (lo + hi))
-    return {"points": pts, "mono_better_at_start": bool(A[0] > 0), "advantage": A, "grid": grid}
+    return {"points": pts, "mono_better_at_start": bool(A[0] > atol), "advantage": A, "grid": grid}
