@@ -19,6 +19,7 @@ Medians over --repeats runs; the machine load average is printed because a share
 timings.
 
 Usage: python benchmarks/p2_toy_model.py [--repeats R] [--steps N] [--instances I] [--batch B]
+                                         [--torch-threads K ...]
 """
 from __future__ import annotations
 
@@ -80,6 +81,8 @@ def main(argv=None) -> int:
     ap.add_argument("--instances", type=int, default=32)
     ap.add_argument("--batch", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--torch-threads", type=int, nargs="*", default=[],
+                    help="also time torch with these thread counts (extra rows; default thread count always)")
     args = ap.parse_args(argv)
     try:
         import torch
@@ -112,7 +115,9 @@ def main(argv=None) -> int:
     T.train_toy_model(warm, source(20))
     torch_train(torch, W0, imp_I, source(20), warm)
 
-    rows = {"ours": [], "torch": [], "data": []}
+    default_threads = torch.get_num_threads()
+    extra = [k for k in args.torch_threads if k != default_threads and k >= 1]
+    rows = {"ours": [], "torch": [], "data": [], **{f"torch{k}": [] for k in extra}}
     res = loss_t = None
     for r in range(args.repeats):
         it = TimedIter(source())
@@ -132,6 +137,14 @@ def main(argv=None) -> int:
         loss_t = torch_train(torch, W0, imp_I, it, cfg)
         tot = time.perf_counter() - t0
         rows["torch"].append((tot, tot - it.seconds))
+        for k in extra:
+            torch.set_num_threads(k)
+            it = TimedIter(source())
+            t0 = time.perf_counter()
+            torch_train(torch, W0, imp_I, it, cfg)
+            tot = time.perf_counter() - t0
+            rows[f"torch{k}"].append((tot, tot - it.seconds))
+            torch.set_num_threads(default_threads)
         print(f"  repeat {r}: ours total {rows['ours'][-1][0]:.2f}s train {rows['ours'][-1][1]:.2f}s | "
               f"torch total {rows['torch'][-1][0]:.2f}s train {rows['torch'][-1][1]:.2f}s | "
               f"data {rows['data'][-1][0]:.2f}s | load {os.getloadavg()[0]:.2f}", flush=True)
@@ -141,6 +154,10 @@ def main(argv=None) -> int:
     print(f"  data generation alone : {med['data'][0]:.3f} s")
     print(f"  ours   total {med['ours'][0]:.3f} s   train-only {med['ours'][1]:.3f} s")
     print(f"  torch  total {med['torch'][0]:.3f} s   train-only {med['torch'][1]:.3f} s")
+    for k in extra:
+        tk = med[f"torch{k}"]
+        print(f"  torch with {k} thread(s): total {tk[0]:.3f} s   train-only {tk[1]:.3f} s   "
+              f"(speed-up total {tk[0] / med['ours'][0]:.2f}x, train-only {tk[1] / med['ours'][1]:.2f}x)")
     print(f"  speed-up (torch / ours): total {med['torch'][0] / med['ours'][0]:.2f}x, "
           f"train-only {med['torch'][1] / med['ours'][1]:.2f}x")
     ours = res.final_loss

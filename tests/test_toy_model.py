@@ -50,6 +50,15 @@ def test_gradients_match_finite_differences():
         np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-8)
 
 
+def test_loss_matches_the_definition():
+    """(1) against a direct loop: x̂ = ReLU(WᵀW x + b), mean over rows of Σ_i I_i (x_i − x̂_i)²."""
+    rng = np.random.default_rng(2)
+    W, b, x, imp = rng.standard_normal((3, 7)), rng.standard_normal(7) * 0.3, rng.random((10, 7)), rng.random(7)
+    want = np.mean([np.sum(imp * (xi - np.maximum(W.T @ (W @ xi) + b, 0.0)) ** 2) for xi in x])
+    np.testing.assert_allclose(T.toy_loss(W, b, x, imp), want, rtol=1e-13)
+    assert T.toy_loss(W, b, x) > 0 and T.toy_loss(np.zeros((3, 7)), np.zeros(7), np.zeros((4, 7))) == 0
+
+
 def test_gradient_of_a_single_unbatched_model():
     rng = np.random.default_rng(1)
     W, b, x = rng.standard_normal((2, 5)), rng.standard_normal(5) * 0.1, rng.random((16, 5))
