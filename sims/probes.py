@@ -208,14 +208,6 @@ def _onehot(xp: Any, y: Any, n_classes: int, dtype: Any) -> Any:
     return xp.astype(y[..., None] == xp.arange(n_classes, dtype=y.dtype), dtype)
 
 
-def _stack_labelsets(xp: Any, Y: Any) -> Any:
-    """``(..., L, n, C)`` -> ``(..., n, L*C)``: the L label sets side by side as one right-hand side."""
-    L, n, C = Y.shape[-3:]
-    nb = len(Y.shape) - 3
-    Y = xp.permute_dims(Y, tuple(range(nb)) + (nb + 1, nb, nb + 2))
-    return xp.reshape(Y, tuple(Y.shape[:nb]) + (n, L * C))
-
-
 def _unstack_coef(xp: Any, coef: Any, L: int, C: int) -> Any:
     """``(..., d, L*C)`` -> ``(..., L, d, C)``."""
     d = coef.shape[-2]
@@ -256,19 +248,34 @@ def _finite_or_raise(xp: Any, arr: Any, solver: str) -> Any:
 # ----------------------------------------------------------------------------------------------
 # Least squares / ridge
 # ----------------------------------------------------------------------------------------------
-def _solve_cholesky(xp: Any, Hc: Any, R: Any, w: Any, alpha: float) -> Any:
+def _lift(x: Any) -> Any:
+    """Insert the label-set axis at ``-3`` so a per-``H`` array broadcasts against ``(..., L, r, c)``."""
+    return x[..., None, :, :]
+
+
+def _stack(xp: Any, B: Any) -> Any:
+    """``(..., L, d, C)`` -> ``(..., d, L*C)``: the label sets side by side as one right-hand side."""
+    L, d, C = B.shape[-3:]
+    nb = len(B.shape) - 3
+    B = xp.permute_dims(B, tuple(range(nb)) + (nb + 1, nb, nb + 2))
+    return xp.reshape(B, tuple(B.shape[:nb]) + (d, L * C))
+
+
+def _solve_cholesky(xp: Any, Hc: Any, Y: Any, w: Any, alpha: float) -> Any:
     """Centred normal equations (with ``alpha = 0`` refused when ``cond(H) >~ 1/sqrt(eps max(n, d))``).
 
     Closed form: ``W = (Hc^T diag(w) Hc + alpha I)^{-1} Hc^T diag(w) Y``, through the Cholesky factor
     ``G = Lc Lc^T`` and two triangular solves ``Lc Z = B``, ``Lc^T W = Z``. ``G`` and ``Lc`` are
-    ``(*bH, d, d)`` -- one per distinct ``H`` -- and ``B`` is ``(*b, d, L*C)``: every label set shares Lc.
+    ``(*bH, d, d)`` -- one per distinct ``H`` -- and the right-hand sides of all ``L`` label sets are
+    stacked as the ``L*C`` columns of one ``B``: every label set shares ``Lc``.
     """
-    d = Hc.shape[-1]
+    n, d = Hc.shape[-2:]
+    L, C = Y.shape[-3], Y.shape[-1]
     HwT = xp.matrix_transpose(Hc if w is None else Hc * w[..., None])  # (*bH, d, n)
     G = xp.matmul(HwT, Hc)  # (*bH, d, d)
     if alpha > 0:
         G = G + alpha * _eye(xp, d, Hc.dtype, Hc)
-    B = xp.matmul(HwT, R)  # (*b, d, L*C)
+    B = _stack(xp, xp.matmul(_lift(HwT), Y))  # (*b, d, L*C)
     try:
         Lc = xp.linalg.cholesky(G)
     except Exception:  # numpy / strict raise LinAlgError; CuPy returns NaN (checked below)
@@ -278,19 +285,20 @@ def _solve_cholesky(xp: Any, Hc: Any, R: Any, w: Any, alpha: float) -> Any:
         ) from None
     _finite_or_raise(xp, Lc, "cholesky")
     if alpha == 0:  # diag(Lc) ~ singular values of Hc: the Gram squares the condition number
-        n = Hc.shape[-2]
         _check_rank(xp, xp.linalg.diagonal(Lc), math.sqrt(float(xp.finfo(Hc.dtype).eps) * max(n, d)), "cholesky")
     Z = xp.linalg.solve(Lc, B)
-    return _finite_or_raise(xp, xp.linalg.solve(xp.matrix_transpose(Lc), Z), "cholesky")
+    W = _finite_or_raise(xp, xp.linalg.solve(xp.matrix_transpose(Lc), Z), "cholesky")
+    return _unstack_coef(xp, W, L, C)
 
 
-def _solve_qr(xp: Any, Hc: Any, R: Any, w: Any, alpha: float) -> Any:
+def _solve_qr(xp: Any, Hc: Any, Y: Any, w: Any, alpha: float) -> Any:
     """QR of the (weighted, ridge-augmented) design: no squaring of the condition number.
 
     Closed form: ``A = [sqrt(w) Hc; sqrt(alpha) I] = Q Rq`` (reduced, ``Rq`` ``(d, d)``), then
     ``W = Rq^{-1} Q[:n]^T sqrt(w) Y``. Needs full column rank of ``A``.
     """
     n, d = Hc.shape[-2:]
+    L, C = Y.shape[-3], Y.shape[-1]
     sw = None if w is None else xp.sqrt(w)[..., None]
     A = Hc if sw is None else Hc * sw
     if alpha > 0:
@@ -299,20 +307,20 @@ def _solve_qr(xp: Any, Hc: Any, R: Any, w: Any, alpha: float) -> Any:
     Q, Rq = xp.linalg.qr(A)  # (*bH, n[+d], d), (*bH, d, d)
     if alpha == 0:
         _check_rank(xp, xp.linalg.diagonal(Rq), float(xp.finfo(Hc.dtype).eps) * max(n, d), "qr")
-    QtY = xp.matmul(xp.matrix_transpose(Q[..., :n, :]), R if sw is None else R * sw)
+    QtY = xp.matmul(_lift(xp.matrix_transpose(Q[..., :n, :])), Y if sw is None else Y * _lift(sw))
     try:
-        W = xp.linalg.solve(Rq, QtY)
+        W = xp.linalg.solve(Rq, _stack(xp, QtY))  # (*b, d, L*C)
     except Exception:
         W = xp.asarray(float("nan"))
-    return _finite_or_raise(xp, W, "qr")
+    return _unstack_coef(xp, _finite_or_raise(xp, W, "qr"), L, C)
 
 
-def _solve_svd(xp: Any, Hc: Any, R: Any, w: Any, alpha: float) -> Any:
+def _solve_svd(xp: Any, Hc: Any, Y: Any, w: Any, alpha: float) -> Any:
     """Thin SVD of the weighted design: robust to rank deficiency (minimum-norm least squares).
 
     Closed form: ``sqrt(w) Hc = U diag(s) V^T``; ``W = V diag(f(s)) U^T sqrt(w) Y`` with
     ``f(s) = s / (s^2 + alpha)``; for ``alpha = 0``, ``f(s) = 1/s`` for ``s > rcond * s_max`` and 0
-    otherwise, ``rcond = eps * max(n, d)`` (numpy/scipy ``lstsq``'s cutoff).
+    otherwise, ``rcond = eps * max(n, d)`` (numpy/scipy ``lstsq``'s cutoff). One SVD per ``H``.
     """
     n, d = Hc.shape[-2:]
     sw = None if w is None else xp.sqrt(w)[..., None]
@@ -324,8 +332,8 @@ def _solve_svd(xp: Any, Hc: Any, R: Any, w: Any, alpha: float) -> Any:
         rcond = float(xp.finfo(Hc.dtype).eps) * max(n, d)
         keep = s > rcond * xp.max(s, axis=-1, keepdims=True)
         f = xp.where(keep, 1.0 / xp.where(keep, s, xp.ones_like(s)), xp.zeros_like(s))
-    UtY = xp.matmul(xp.matrix_transpose(U), R if sw is None else R * sw)  # (*b, k, L*C)
-    return xp.matmul(xp.matrix_transpose(Vh), f[..., None] * UtY)
+    UtY = xp.matmul(_lift(xp.matrix_transpose(U)), Y if sw is None else Y * _lift(sw))  # (*b, L, k, C)
+    return xp.matmul(_lift(xp.matrix_transpose(Vh)), _lift(f[..., None]) * UtY)  # (*b, L, d, C)
 
 
 _LINEAR = {"cholesky": _solve_cholesky, "qr": _solve_qr, "svd": _solve_svd}
@@ -373,29 +381,26 @@ def fit_linear(
     if solver == "auto":
         solver = "cholesky" if alpha > 0 else "svd"
     dt = H.dtype
-    Y = _stack_labelsets(xp, _onehot(xp, p.y, C, dt))  # (*by, n, L*C)
+    Y = _onehot(xp, p.y, C, dt)  # (*by, L, n, C)
     if targets == "signed":
         Y = 2.0 * Y - 1.0
     if fit_intercept:
         # weighted means: hbar = sum_i w_i h_i / sum_i w_i (per distinct H), ybar likewise
         if w is None:
             hbar = xp.mean(H, axis=-2, keepdims=True)  # (*bH, 1, d)
-            ybar = xp.mean(Y, axis=-2, keepdims=True)  # (*by, 1, L*C)
+            ybar = xp.mean(Y, axis=-2, keepdims=True)  # (*by, L, 1, C)
         else:
             wn = w / xp.sum(w, axis=-1, keepdims=True)
             hbar = xp.matmul(wn[..., None, :], H)
-            ybar = xp.matmul(wn[..., None, :], Y)
-        Hc = H - hbar
-        R = Y  # Hc^T diag(w) 1 = 0, so centring Y is not needed on the right-hand side
+            ybar = xp.matmul(_lift(wn[..., None, :]), Y)
+        Hc = H - hbar  # Hc^T diag(w) 1 = 0, so Y need not be centred on the right-hand side
     else:
-        Hc, R = H, Y
-    coef = _LINEAR[solver](xp, Hc, R, w, alpha)  # (*b, d, L*C)
+        Hc = H
+    coef = _LINEAR[solver](xp, Hc, Y, w, alpha)  # (*b, L, d, C)
     if fit_intercept:
-        intercept = ybar - xp.matmul(hbar, coef)  # (*b, 1, L*C): b = ybar - hbar W
+        intercept = (ybar - xp.matmul(_lift(hbar), coef))[..., 0, :]  # b = ybar - hbar W: (*b, L, C)
     else:
-        intercept = xp.zeros((1, L * C), dtype=dt)
-    coef = _unstack_coef(xp, coef, L, C)  # (*b, L, d, C)
-    intercept = xp.reshape(intercept, tuple(intercept.shape[:-2]) + (L, C))
+        intercept = xp.zeros((1, C), dtype=dt)
     intercept = xp.broadcast_to(intercept, tuple(coef.shape[:-2]) + (C,))
     return _finalize(xp, coef, intercept, solver, p.label_axis, loss="squared")
 

@@ -43,14 +43,14 @@ from typing import Any
 import numpy as np
 
 from sims.backend import get_namespace, rng, device_of
-from sims.probes import LinearProbe, _onehot, _prepare, _stack_labelsets, _unstack_coef, fit_linear
+from sims.probes import LinearProbe, _lift, _onehot, _prepare, fit_linear
 from sims.validation import NONNEG, POSITIVE, Interval, check_number, check_option, check_seed
 
 __all__ = ["ConvergenceWarning", "fit_sgd", "LOSSES", "SGD_SOLVERS"]
 
 LOSSES = ("softmax", "logistic", "hinge")
 SGD_SOLVERS = ("auto", "lbfgs", "gd")
-WARM_STARTS = ("lstsq", "zero")
+WARM_STARTS = ("auto", "lstsq", "zero")
 #: upper bound of the loss curvature in the score direction (largest Hessian eigenvalue per sample):
 #: softmax diag(p) - p p^T <= 1/2 (Boehning), logistic sigma(1 - sigma) <= 1/4, squared hinge 2
 _CURVATURE_MAX = {"softmax": 0.5, "logistic": 0.25, "hinge": 2.0}
@@ -158,6 +158,7 @@ def _dot(xp: Any, a: Any, b: Any) -> Any:
 
 #: elements of one chunk of scores (G' L' C x rows); ~2 MB in float32 keeps a chunk in cache
 _CHUNK_ELEMENTS = 1 << 18
+_MINROWS = 128
 
 
 def _fg(xp: Any, prob: _Problems, lay: _Layout, theta: Any) -> tuple[Any, Any]:
@@ -184,7 +185,7 @@ def _fg_slots(xp: Any, prob: _Problems, lay: _Layout, th: Any) -> tuple[Any, Any
         limit = 0.45 * math.log(float(xp.finfo(dt).max))
         colmax = xp.max(xp.sqrt(xp.sum(th * th, axis=-2)), axis=-1)  # (S,)
         shift = not bool(xp.all(lay.hmax * colmax < limit))
-    ch = max(128, min(n, _CHUNK_ELEMENTS // max(1, Gp * Lp * C)))
+    ch = max(_MINROWS, min(n, _CHUNK_ELEMENTS // max(1, Gp * Lp * C)))
     fsum = xp.zeros((Gp, Lp), dtype=xp.float64, device=dev)
     G = xp.zeros((Gp, d1, Lp * C), dtype=dt, device=dev)
     ys = None if lay.ys is None else xp.reshape(lay.ys, (Gp, Lp, n))
@@ -458,7 +459,7 @@ def fit_sgd(
     seed: int = 0,
     sample_weight: Any = None,
     label_sets: bool | None = None,
-    warm_start: Any = "lstsq",
+    warm_start: Any = "auto",
     memory: int = 10,
     warn: bool = True,
 ) -> LinearProbe:
@@ -477,7 +478,9 @@ def fit_sgd(
     max_iter : iterations (epochs for minibatches); None = 100 (lbfgs), 1000 (gd full batch), 200 (minibatch).
     tol : stop when ``max |grad F| <= tol``.  seed : minibatch shuffling seed.
     sample_weight : array broadcastable to ``H.shape[:-1]``, >= 0.
-    warm_start : ``"lstsq"`` (closed-form least-squares probe mapped to scores: see ``_warm_start``),
+    warm_start : ``"auto"`` (``"zero"`` for softmax with lbfgs -- its first preconditioned step from 0 IS
+        the least-squares probe ``C (W_ls, b_ls - 1/C)``, found with a line search -- else ``"lstsq"``),
+        ``"lstsq"`` (closed-form least-squares probe mapped to scores: see ``_warm_start``),
         ``"zero"``, or a :class:`LinearProbe` whose coef/intercept broadcast to the problem batch.
     memory : L-BFGS history length.  warn : emit :class:`ConvergenceWarning` on non-convergence.
 
@@ -520,8 +523,10 @@ def fit_sgd(
     if isinstance(warm_start, str):
         check_option("warm_start", warm_start, WARM_STARTS)
     elif not isinstance(warm_start, LinearProbe):
-        raise ValueError(f"warm_start == {warm_start!r}, must be one of 'lstsq', 'zero' or a LinearProbe")
+        raise ValueError(f"warm_start == {warm_start!r}, must be one of 'auto', 'lstsq', 'zero' or a LinearProbe")
     warm_probe = warm_start if isinstance(warm_start, LinearProbe) else None
+    if warm_start == "auto":
+        warm_start = "zero" if (loss == "softmax" and solver == "lbfgs") else "lstsq"
     warn_ = check_option("warn", warn, (True, False))
 
     dt, dev = Hx.dtype, device_of(Hx)
@@ -556,12 +561,12 @@ def fit_sgd(
     Minv = xp.linalg.inv(Mreg)
     hmax = xp.max(xp.sqrt(xp.sum(Hg * Hg, axis=-1)), axis=-1)  # (GH,)
     # --- linear term A = H~^T diag(r) Y for every problem; one-hot of all label sets side by side
-    Ystack = _stack_labelsets(xp, _onehot(xp, p.y, ncls, dt))  # (*by, n, L*C)
+    Yoh = _onehot(xp, p.y, ncls, dt)  # (*by, L, n, C)
     Hb = xp.reshape(Hg if rwg is None else Hg * rwg[..., None], bH + (n, d1))
-    A = xp.matmul(xp.matrix_transpose(Hb), Ystack)  # (*b, d1, L*C)
+    A = xp.matmul(_lift(xp.matrix_transpose(Hb)), Yoh)  # (*b, L, d1, C)
     if rwg is None:
         A = A / n
-    A = xp.reshape(_unstack_coef(xp, xp.broadcast_to(A, b + (d1, L * ncls)), L, ncls), (P, d1, ncls))
+    A = xp.reshape(xp.broadcast_to(A, b + (L, d1, ncls)), (P, d1, ncls))
     # --- problem p = (batch element p // L, label set p % L) -> group index
     gidx = np.repeat(np.broadcast_to(np.arange(GH).reshape(bH), b).reshape(-1), L)
     ys = xp.reshape(xp.broadcast_to(p.y, b + (L, n)), (P, n))

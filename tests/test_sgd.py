@@ -253,8 +253,9 @@ def test_warm_start_at_the_optimum_needs_no_iteration(host_rng):
     best = fit_sgd(H, y, 3, C=1.0, tol=1e-8)
     again = fit_sgd(H, y, 3, C=1.0, tol=1e-8, warm_start=best)
     assert int(again.n_iter) == 0 and bool(again.converged)
-    cold = fit_sgd(H, y, 3, C=1.0, tol=1e-8, warm_start="zero")
-    np.testing.assert_allclose(cold.coef, best.coef, atol=1e-6)
+    for start in ("zero", "lstsq"):
+        other = fit_sgd(H, y, 3, C=1.0, tol=1e-8, warm_start=start)
+        np.testing.assert_allclose(other.coef, best.coef, atol=1e-6)
     with pytest.raises(ValueError, match=r"warm_start probe has \(d, C\) == \(4, 2\)"):
         fit_sgd(H, y, 3, warm_start=fit_linear(H, y % 2, 2))
 
@@ -288,7 +289,7 @@ def test_error_messages_name_the_argument(host_rng):
         (dict(lr="fast"), r"lr == 'fast', must be one of 'auto'"),
         (dict(seed=-3), r"seed == -3, must be in \[0, inf\)"),
         (dict(memory=0), r"memory == 0, must be in \[1, inf\)"),
-        (dict(warm_start="ls"), r"warm_start == 'ls', must be one of 'lstsq', 'zero'"),
+        (dict(warm_start="ls"), r"warm_start == 'ls', must be one of 'auto', 'lstsq', 'zero'"),
         (dict(warm_start=3), r"warm_start == 3, must be one of"),
         (dict(label_sets="yes"), r"label_sets == 'yes'"),
     ]
