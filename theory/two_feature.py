@@ -125,16 +125,61 @@ def separation(code, sparsity, *, task="argmax", label_noise=0.0, input_noise=0.
     no class 2 and gives NaN.
     """
     code, task, _ = _code(code), _task(task), _noise(noise)
-    S, eta, lam, w = _params(sparsity, label_noise, input_noise, weight)
-    shape = np.broadcast_shapes(S.shape, eta.shape, lam.shape, w.shape)
-    pi1, D, _, s1, s2 = getattr(_gen, f"clean_stats_{task}_{code}")(S, w)
-    nv = _noise_var(code, lam, w)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if task == "argmax":
-            J = _gen.J_balanced(D, s1, s2, eta, nv)
-        else:
-            J = _gen.J_generic(pi1, D, s1, s2, eta, nv)
-    return _out(np.asarray(J, dtype=np.float64), shape)
+    fn = getattr(_gen, f"J_{task}_{code}")
+    poly = code == "poly"
+
+    def J(S, eta, lam, w):  # (E7) compact generated form; nv = lam^2 (1 + w^2 for poly) (E6)
+        nv = lam * lam
+        if poly:
+            nv = nv * (1.0 + w * w)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return fn(S, w, eta, nv)
+
+    return _chunked(J, (sparsity, label_noise, input_noise, weight))
+
+
+#: (name, interval) of the four model parameters, in the order of _params
+_PARAMS = (("sparsity", SPARSITY), ("label_noise", LABEL_NOISE), ("input_noise", INPUT_NOISE), ("weight", WEIGHT))
+_BLOCK = 4096  # elements per chunk: every temporary of the generated code stays in cache
+
+
+def _chunk_ok(x: np.ndarray, iv: Interval) -> bool:
+    lo, hi = x.min(), x.max()  # NaN makes every comparison False
+    ok_lo = lo >= iv.lo if iv.closed[0] == "[" else lo > iv.lo
+    ok_hi = hi <= iv.hi if iv.closed[1] == "]" else hi < iv.hi
+    return bool(ok_lo and ok_hi)
+
+
+def _chunked(fn: Callable, values: tuple) -> Any:
+    """Evaluate fn(S, eta, lam, w) elementwise over the broadcast of ``values``.
+
+    Small inputs: validated by ``check_values`` and evaluated at once. Large ones (the throughput case):
+    a buffered ``np.nditer`` hands out blocks of ``_BLOCK`` elements, each validated by its min / max and
+    evaluated while it sits in cache; a bad block re-runs ``check_values`` on the whole input for the
+    message."""
+    try:
+        arrs = [np.asarray(v, dtype=np.float64) for v in values]
+        shape = np.broadcast_shapes(*(a.shape for a in arrs))
+    except (TypeError, ValueError):
+        _params(*values)  # raises the ValueError naming the argument
+        raise
+    size = math.prod(shape)
+    if size <= 8 * _BLOCK or max(a.size for a in arrs) < size:
+        # small, or a broadcast grid: whole-array evaluation keeps the lower-dimensional subexpressions small
+        S, eta, lam, w = _params(*values)
+        return _out(np.asarray(fn(S, eta, lam, w), dtype=np.float64), shape)
+    it = np.nditer(arrs + [None], flags=["external_loop", "buffered", "zerosize_ok", "grow_inner"],
+                   op_flags=[["readonly"]] * 4 + [["writeonly", "allocate"]],
+                   op_dtypes=["float64"] * 5, buffersize=_BLOCK)
+    with it:
+        for S, eta, lam, w, out in it:
+            for x, (_, iv) in zip((S, eta, lam, w), _PARAMS):
+                if not _chunk_ok(x, iv):
+                    _params(*values)
+                    raise AssertionError("chunk validation disagrees with check_values")  # pragma: no cover
+            out[...] = fn(S, eta, lam, w)
+        res = it.operands[4]
+    return _out(res, shape)
 
 
 def separation_crossover_lambda(sparsity, *, task="argmax", label_noise=0.0, weight=1.0):

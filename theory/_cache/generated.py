@@ -26,7 +26,7 @@ def mix_moments(pi1, D, mu2, s1, s2, eta, nv):
     _x6 = eta*pi1
     _x7 = _x6/(-_x0*eta - _x1*pi1 - 1)
     _x8 = _x5 - 1
-    _x9 = D*D
+    _x9 = (D*D)
     _x10 = _x6/(_x3 + 1)
     _x11 = _x7 + 1
     return (-_x3, D*_x5 + mu2, -D*_x7 + mu2, _x1*_x4*pi1*s1 - _x5*_x8*_x9 - _x8*s2 + nv, _x10*_x11*_x9 + _x10*s1 + _x11*s2 + nv)
@@ -34,14 +34,14 @@ def mix_moments(pi1, D, mu2, s1, s2, eta, nv):
 
 def J_balanced(D, s1, s2, eta, nv):
     """(E8) Fisher J for balanced classes (argmax task)."""
-    _x0 = D*D
+    _x0 = (D*D)
     _x1 = 2*eta
-    return _x0*(_x1 - 1)*(_x1 - 1)/(-_x0*_x1*(eta - 1) + 2*nv + s1 + s2)
+    return _x0*((_x1 - 1)*(_x1 - 1))/(-_x0*_x1*(eta - 1) + 2*nv + s1 + s2)
 
 
 def J_generic(pi1, D, s1, s2, eta, nv):
     """(E7)+(E8') Fisher J for class prior pi1."""
-    _x0 = D*D
+    _x0 = (D*D)
     _x1 = eta - 1
     _x2 = pi1 - 1
     _x3 = _x1*pi1
@@ -54,15 +54,23 @@ def J_generic(pi1, D, s1, s2, eta, nv):
     _x10 = _x8*pi1
     _x11 = -1 - eta*pi1/_x7
     _x12 = _x5/_x6 - 1
-    return -_x0*pi1*pi1*(_x1*_x4 + _x8)*(_x1*_x4 + _x8)/(-_x0*_x10*_x11 + _x0*_x12*_x9 + _x10*s1 + _x11*s2 + _x12*s2 - _x9*s1 - 2*nv)
+    return -_x0*(pi1*pi1)*((_x1*_x4 + _x8)*(_x1*_x4 + _x8))/(-_x0*_x10*_x11 + _x0*_x12*_x9 + _x10*s1 + _x11*s2 + _x12*s2 - _x9*s1 - 2*nv)
 
 
 def clean_stats_argmax_mono(S, w):
     """(E2)/(E5) clean (pi1, D, mu2, s2_1, s2_2) for task=argmax, code=mono."""
     _x0 = S - 1
-    _x1 = _x0*_x0
-    _x2 = S*S
-    return (float(1/2), -1/3*_x0*(2*S + 1), (1/3)*_x1, -1/18*_x0*(2*S*S*S + 3*S + 6*_x2 + 1), (1/18)*_x1*(4*S - 2*_x2 + 1))
+    _x1 = (_x0*_x0)
+    _x2 = (S*S)
+    return (float(1/2), -1/3*_x0*(2*S + 1), (1/3)*_x1, -1/18*_x0*(2*(S*S*S) + 3*S + 6*_x2 + 1), (1/18)*_x1*(4*S - 2*_x2 + 1))
+
+
+def J_argmax_mono(S, w, eta, nv):
+    """(E7) Fisher J for task=argmax, code=mono (compact form, see model.separation_fast)."""
+    _x0 = 2*eta
+    _x1 = S - 1
+    _x2 = _x1*((2*S + 1)*(2*S + 1))
+    return -_x2*((_x0 - 1)*(_x0 - 1))/(S*(2*(S*S) + 3) + _x0*_x2*(eta - 1) + 1 - 18*nv/_x1)
 
 
 def submoments_argmax_mono(S, w, eta, nv, n4):
@@ -73,7 +81,7 @@ def submoments_argmax_mono(S, w, eta, nv, n4):
     _x3 = eta - 1
     _x4 = _x1 + _x2*_x3
     _x5 = (1/6)*_x0
-    _x6 = _x0*_x0
+    _x6 = (_x0*_x0)
     _x7 = _x6*eta
     _x8 = S + 3
     _x9 = _x3*_x8
@@ -91,10 +99,10 @@ def submoments_argmax_mono(S, w, eta, nv, n4):
 
 def pieces_argmax_mono(S, w):
     """(E1)-(E2) law of v: atoms (loc, m1, m2) ['00', '01'], segments (lo, hi, m1, m2) ['10'], triangles (v0, v1, v2, m1, m2) ['11>', '11<']."""
-    _x0 = (1/2)*S*S
+    _x0 = (1/2)*(S*S)
     _x1 = S - 1
     _x2 = -S*_x1
-    _x3 = (1/2)*_x1*_x1
+    _x3 = (1/2)*(_x1*_x1)
     return (float(0), _x0, _x0, float(0), float(0), _x2, float(0), float(1), _x2, float(0), float(0), float(1), float(1), _x3, float(0), float(0), float(0), float(1), float(0), _x3)
 
 
@@ -103,15 +111,24 @@ def clean_stats_argmax_poly(S, w):
     _x0 = S - 1
     _x1 = (1/3)*_x0
     _x2 = S*w
-    _x3 = 6*S*S
-    _x4 = w*w
+    _x3 = 6*(S*S)
+    _x4 = (w*w)
     _x5 = _x3*_x4
-    _x6 = S*S*S
+    _x6 = (S*S*S)
     _x7 = 2*_x6
     _x8 = 3*S
     _x9 = -3*_x2 + _x4*_x7 + _x4*_x8 + _x4 + 4*_x6*w + _x7 + _x8 - w + 1
     _x10 = (1/18)*_x0
     return (float(1/2), -_x1*(2*S + 1)*(w + 1), _x1*(_x0 + _x2 + 2*w), -_x10*(_x3 - _x5 + _x9), -_x10*(-_x3 + _x5 + _x9))
+
+
+def J_argmax_poly(S, w, eta, nv):
+    """(E7) Fisher J for task=argmax, code=poly (compact form, see model.separation_fast)."""
+    _x0 = 2*eta
+    _x1 = w*(w - 1)
+    _x2 = S - 1
+    _x3 = _x2*((2*S + 1)*(2*S + 1))*((w + 1)*(w + 1))
+    return -_x3*((_x0 - 1)*(_x0 - 1))/(S*(2*(S*S)*(w*(w + 2) + 1) + 3*_x1 + 3) + _x0*_x3*(eta - 1) + _x1 + 1 - 18*nv/_x2)
 
 
 def submoments_argmax_poly(S, w, eta, nv, n4):
@@ -124,7 +141,7 @@ def submoments_argmax_poly(S, w, eta, nv, n4):
     _x5 = _x2*eta + _x3*_x4
     _x6 = (1/6)*_x1
     _x7 = 6*nv
-    _x8 = w*w
+    _x8 = (w*w)
     _x9 = S*_x8
     _x10 = 3*_x0 - 3*w
     _x11 = S + _x10 + _x8 - _x9 + 3
@@ -132,13 +149,13 @@ def submoments_argmax_poly(S, w, eta, nv, n4):
     _x13 = _x10 + _x12 + 3*_x8 + _x9
     _x14 = _x13*eta
     _x15 = 10*nv
-    _x16 = w*w*w
+    _x16 = (w*w*w)
     _x17 = S*_x16
     _x18 = -4*_x0 + _x1 + 4*_x16 + _x17 - 6*_x8 + 6*_x9 + 4*w
     _x19 = S + 6*_x0 - _x16 + _x17 + 4*_x8 - 4*_x9 - 6*w + 4
     _x20 = (1/20)*_x1
     _x21 = -15*n4
-    _x22 = w*w*w*w
+    _x22 = (w*w*w*w)
     _x23 = S*_x22
     _x24 = 10*_x8 - 10*_x9
     _x25 = 5*_x0 + _x12 - 10*_x16 + 10*_x17 + 5*_x22 + _x23 + _x24 - 5*w
@@ -154,18 +171,30 @@ def submoments_argmax_poly(S, w, eta, nv, n4):
 
 def pieces_argmax_poly(S, w):
     """(E1)-(E2) law of v: atoms (loc, m1, m2) ['00'], segments (lo, hi, m1, m2) ['10', '01'], triangles (v0, v1, v2, m1, m2) ['11>', '11<']."""
-    _x0 = (1/2)*S*S
+    _x0 = (1/2)*(S*S)
     _x1 = S - 1
     _x2 = -S*_x1
     _x3 = -w
     _x4 = 1 - w
-    _x5 = (1/2)*_x1*_x1
+    _x5 = (1/2)*(_x1*_x1)
     return (float(0), _x0, _x0, float(0), float(1), _x2, float(0), _x3, float(0), float(0), _x2, float(0), float(1), _x4, _x5, float(0), float(0), _x3, _x4, float(0), _x5)
 
 
 def clean_stats_presence_mono(S, w):
     """(E2)/(E5) clean (pi1, D, mu2, s2_1, s2_2) for task=presence, code=mono."""
     return (1 - S, float(1/2), float(0), float(1/12), float(0))
+
+
+def J_presence_mono(S, w, eta, nv):
+    """(E7) Fisher J for task=presence, code=mono (compact form, see model.separation_fast)."""
+    q_ = (1 - S)*(1 - eta)
+    p1_ = S*eta + q_
+    a1_ = q_/p1_
+    a2_ = eta*(1 - S)/(1 - p1_)
+    ap_ = a1_ + a2_
+    v1_ = 1/12
+    v2_ = 0
+    return -((a1_ - a2_)*(a1_ - a2_))/((a1_*a1_) + (a2_*a2_) - 4*ap_*v1_ - ap_ - 8*nv + 4*v2_*(ap_ - 2))
 
 
 def submoments_presence_mono(S, w, eta, nv, n4):
@@ -185,15 +214,27 @@ def pieces_presence_mono(S, w):
     """(E1)-(E2) law of v: atoms (loc, m1, m2) ['00', '01'], segments (lo, hi, m1, m2) ['10'], triangles (v0, v1, v2, m1, m2) ['11>', '11<']."""
     _x0 = S - 1
     _x1 = -S*_x0
-    _x2 = (1/2)*_x0*_x0
-    return (float(0), float(0), S*S, float(0), float(0), _x1, float(0), float(1), _x1, float(0), float(0), float(1), float(1), _x2, float(0), float(0), float(0), float(1), _x2, float(0))
+    _x2 = (1/2)*(_x0*_x0)
+    return (float(0), float(0), (S*S), float(0), float(0), _x1, float(0), float(1), _x1, float(0), float(0), float(1), float(1), _x2, float(0), float(0), float(0), float(1), _x2, float(0))
 
 
 def clean_stats_presence_poly(S, w):
     """(E2)/(E5) clean (pi1, D, mu2, s2_1, s2_2) for task=presence, code=poly."""
     _x0 = S - 1
-    _x1 = w*w
-    return (-_x0, float(1/2), (1/2)*_x0*w, -1/4*S*S*_x1 + (1/6)*S*_x1 + (1/12)*_x1 + 1/12, -1/12*_x0*_x1*(3*S + 1))
+    _x1 = (w*w)
+    return (-_x0, float(1/2), (1/2)*_x0*w, -1/4*(S*S)*_x1 + (1/6)*S*_x1 + (1/12)*_x1 + 1/12, -1/12*_x0*_x1*(3*S + 1))
+
+
+def J_presence_poly(S, w, eta, nv):
+    """(E7) Fisher J for task=presence, code=poly (compact form, see model.separation_fast)."""
+    q_ = (1 - S)*(1 - eta)
+    p1_ = S*eta + q_
+    a1_ = q_/p1_
+    a2_ = eta*(1 - S)/(1 - p1_)
+    ap_ = a1_ + a2_
+    v1_ = -1/12*(3*(S*S)*(w*w) - 2*S*(w*w) - (w*w) - 1)
+    v2_ = -1/12*(w*w)*(S - 1)*(3*S + 1)
+    return -((a1_ - a2_)*(a1_ - a2_))/((a1_*a1_) + (a2_*a2_) - 4*ap_*v1_ - ap_ - 8*nv + 4*v2_*(ap_ - 2))
 
 
 def submoments_presence_poly(S, w, eta, nv, n4):
@@ -208,17 +249,17 @@ def submoments_presence_poly(S, w, eta, nv, n4):
     _x7 = _x0*w + _x2*_x6
     _x8 = (1/2)*_x1
     _x9 = _x0*_x1
-    _x10 = w*w
+    _x10 = (w*w)
     _x11 = 2*_x10
     _x12 = -S*_x11 + _x11
     _x13 = _x12 + 3*_x5 - 3*w + 2
     _x14 = (1/6)*_x13
-    _x15 = w*w*w
+    _x15 = (w*w*w)
     _x16 = 6*nv
     _x17 = S*_x15
     _x18 = _x12 - _x15 + _x17 + 2*_x5 - 2*w + 1
     _x19 = (1/4)*_x1
-    _x20 = w*w*w*w
+    _x20 = (w*w*w*w)
     _x21 = _x1*nv
     _x22 = 20*_x10
     _x23 = 6*_x20
@@ -236,35 +277,35 @@ def pieces_presence_poly(S, w):
     _x1 = -S*_x0
     _x2 = -w
     _x3 = 1 - w
-    _x4 = (1/2)*_x0*_x0
-    return (float(0), float(0), S*S, float(0), float(1), _x1, float(0), _x2, float(0), float(0), _x1, float(0), float(1), _x3, _x4, float(0), float(0), _x2, _x3, _x4, float(0))
+    _x4 = (1/2)*(_x0*_x0)
+    return (float(0), float(0), (S*S), float(0), float(1), _x1, float(0), _x2, float(0), float(0), _x1, float(0), float(1), _x3, _x4, float(0), float(0), _x2, _x3, _x4, float(0))
 
 
 def noise_gaussian_mono(lam, w):
     """(E6) (variance, fourth moment) of the gaussian input noise seen by mono."""
-    return (lam*lam, 3*lam*lam*lam*lam)
+    return ((lam*lam), 3*(lam*lam*lam*lam))
 
 
 def noise_gaussian_poly(lam, w):
     """(E6) (variance, fourth moment) of the gaussian input noise seen by poly."""
-    _x0 = w*w
-    return (lam*lam*(_x0 + 1), 3*lam*lam*lam*lam*(2*_x0 + w*w*w*w + 1))
+    _x0 = (w*w)
+    return ((lam*lam)*(_x0 + 1), 3*(lam*lam*lam*lam)*(2*_x0 + (w*w*w*w) + 1))
 
 
 def noise_uniform_mono(lam, w):
     """(E6) (variance, fourth moment) of the uniform input noise seen by mono."""
-    return (lam*lam, (9/5)*lam*lam*lam*lam)
+    return ((lam*lam), (9/5)*(lam*lam*lam*lam))
 
 
 def noise_uniform_poly(lam, w):
     """(E6) (variance, fourth moment) of the uniform input noise seen by poly."""
-    _x0 = w*w
-    return (lam*lam*(_x0 + 1), 3*lam*lam*lam*lam*(2*_x0 + (3/5)*w*w*w*w + 3/5))
+    _x0 = (w*w)
+    return ((lam*lam)*(_x0 + 1), 3*(lam*lam*lam*lam)*(2*_x0 + (3/5)*(w*w*w*w) + 3/5))
 
 
 def probe_tau(m1, m2, m3, m4):
     """(E10) least-squares threshold tau(m)."""
-    return m1 - 1/2*(m1*m1 - m2)*(2*m3 - 1)/(m1*m3 - m4)
+    return m1 - 1/2*((m1*m1) - m2)*(2*m3 - 1)/(m1*m3 - m4)
 
 
 def probe_grad(m1, m2, m3, m4):
@@ -273,8 +314,8 @@ def probe_grad(m1, m2, m3, m4):
     _x1 = m1*m3 - m4
     _x2 = 1/_x1
     _x3 = _x0*_x2*m1
-    _x4 = m1*m1 - m2
-    _x5 = _x4/_x1*_x1
+    _x4 = (m1*m1) - m2
+    _x5 = _x4/(_x1*_x1)
     _x6 = m3 - 1/2
     return ((1/2)*_x0*_x5*m3 - _x3 + 1, _x2*_x6, _x2*_x4*((1/2)*_x3 - 1), -_x5*_x6)
 
@@ -284,8 +325,8 @@ def probe_hess(m1, m2, m3, m4):
     _x0 = m1*m3
     _x1 = _x0 - m4
     _x2 = 1/_x1
-    _x3 = 1/(_x1*_x1)
-    _x4 = m1*m1
+    _x3 = (1/(_x1*_x1))
+    _x4 = (m1*m1)
     _x5 = _x4 - m2
     _x6 = _x3*_x5
     _x7 = 2*m3 - 1
@@ -298,7 +339,7 @@ def probe_hess(m1, m2, m3, m4):
     _x14 = _x3*_x7
     _x15 = _x8*m1
     _x16 = (1/2)*_x15 - 1
-    return (-2*_x8*(-_x0*_x2 + (1/2)*_x6*m3*m3 + 1/2), -_x10*m3, _x2*(-_x0*_x14*_x5 - _x11 + (1/2)*_x12*_x7 + _x13 + _x4*_x8), -_x14*(-_x13 + m1), float(0), -_x16*_x2, _x10, -_x11*_x16*_x6, _x6*(_x15 - 1), -2*_x5*_x9/_x1*_x1*_x1)
+    return (-2*_x8*(-_x0*_x2 + (1/2)*_x6*(m3*m3) + 1/2), -_x10*m3, _x2*(-_x0*_x14*_x5 - _x11 + (1/2)*_x12*_x7 + _x13 + _x4*_x8), -_x14*(-_x13 + m1), float(0), -_x16*_x2, _x10, -_x11*_x16*_x6, _x6*(_x15 - 1), -2*_x5*_x9/(_x1*_x1*_x1))
 
 
 def gauss_piece(tau, a, b, ha, hb, s):
@@ -316,14 +357,14 @@ def gauss_piece(tau, a, b, ha, hb, s):
     _x10 = _ndtr(_x9)
     _x11 = _npdf(_x9)
     _x12 = _npdf(_x7)
-    _x13 = s*s
+    _x13 = (s*s)
     _x14 = a*hb
     _x15 = b*ha
     _x16 = ha*s
     _x17 = ha*tau
     _x18 = hb*s
     _x19 = hb*tau
-    return (_x1*((1/2)*_x4*(_x10*(_x13 - _x3*_x3) - _x8*(_x13 - _x5*_x5) + s*(_x11*_x3 - _x12*_x5)) + (_x0*ha - _x3*_x4)*(-_x10*_x3 + _x5*_x8 + s*(_x11 - _x12))), _x1*(_x10*_x14 - _x10*_x15 + _x10*_x17 - _x10*_x19 + _x11*_x16 - _x11*_x18 - _x12*_x16 + _x12*_x18 - _x14*_x8 + _x15*_x8 - _x17*_x8 + _x19*_x8), _x1*_x6*(_x10*_x16 - _x10*_x18 - _x11*_x15 + _x11*a*ha - _x12*_x14 + _x12*b*hb - _x16*_x8 + _x18*_x8))
+    return (_x1*((1/2)*_x4*(_x10*(_x13 - (_x3*_x3)) - _x8*(_x13 - (_x5*_x5)) + s*(_x11*_x3 - _x12*_x5)) + (_x0*ha - _x3*_x4)*(-_x10*_x3 + _x5*_x8 + s*(_x11 - _x12))), _x1*(_x10*_x14 - _x10*_x15 + _x10*_x17 - _x10*_x19 + _x11*_x16 - _x11*_x18 - _x12*_x16 + _x12*_x18 - _x14*_x8 + _x15*_x8 - _x17*_x8 + _x19*_x8), _x1*_x6*(_x10*_x16 - _x10*_x18 - _x11*_x15 + _x11*a*ha - _x12*_x14 + _x12*b*hb - _x16*_x8 + _x18*_x8))
 
 
 PIECE_LAYOUT = {'argmax_mono': {'atoms': 2, 'segments': 1, 'triangles': 2}, 'argmax_poly': {'atoms': 1, 'segments': 2, 'triangles': 2}, 'presence_mono': {'atoms': 2, 'segments': 1, 'triangles': 2}, 'presence_poly': {'atoms': 1, 'segments': 2, 'triangles': 2}}

@@ -44,7 +44,7 @@ class _Printer(NumPyPrinter):
         if e.is_Integer and 2 <= abs(int(e)) <= 6:
             base = self.parenthesize(b, sp.printing.precedence.PRECEDENCE["Mul"] + 1)
             prod = "*".join([base] * abs(int(e)))
-            return prod if e > 0 else f"1/({prod})"
+            return f"({prod})" if e > 0 else f"(1/({prod}))"
         if e == -1:
             return f"1/{self.parenthesize(b, sp.printing.precedence.PRECEDENCE['Mul'] + 1)}"
         return super()._print_Pow(expr, rational=rational)
@@ -61,11 +61,14 @@ class _Printer(NumPyPrinter):
 _PRINTER = _Printer({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": True})
 
 
-def emit_function(name: str, args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr], doc: str) -> str:
-    """Source of ``def name(*args)`` returning ``exprs`` (a tuple when more than one)."""
+def _emit(name: str, args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr], doc: str, pre=()) -> str:
+    """Source of ``def name(*args)`` returning ``exprs`` (a tuple when more than one); ``pre`` are named
+    intermediate assignments (symbol, expression) printed first, in order."""
     syms = sp.numbered_symbols("_x")
     repl, reduced = sp.cse([sp.sympify(e) for e in exprs], symbols=syms, optimizations="basic")
     lines = [f"def {name}({', '.join(str(a) for a in args)}):", f'    """{doc}"""']
+    for s, e in pre:
+        lines.append(f"    {s} = {_PRINTER.doprint(e)}")
     for s, e in repl:
         lines.append(f"    {s} = {_PRINTER.doprint(e)}")
     outs = []
@@ -97,11 +100,23 @@ def _region_table(task: str, code: str):
     return atoms, segments, triangles
 
 
-def build() -> tuple[str, str]:
-    """Run every derivation (checking its identities) and return (json_text, python_source)."""
+def build(return_specs: bool = False):
+    """Run every derivation (checking its identities) and return (json_text, python_source); with
+    ``return_specs`` also the list of (function name, argument symbols, expressions) that was emitted,
+    for the round-trip test (generated numpy vs sympy at random points)."""
     S, w, eta, nv, n4, lam = M.S, M.w, M.eta, M.nv, M.n4, M.lam
     exprs: dict[str, dict[str, str]] = {}
     src = [HEADER]
+    specs: list[tuple[str, tuple, tuple]] = []
+
+    def emit_function(name, args, exprs_, doc, pre=()):
+        full = []
+        for e in exprs_:
+            for sym, sub in reversed(tuple(pre)):
+                e = e.subs(sym, sub)
+            full.append(e)
+        specs.append((name, tuple(args), tuple(full)))
+        return _emit(name, args, exprs_, doc, pre)
 
     def record(name: str, expr: sp.Expr, eq: str) -> None:
         exprs[name] = {"expr": str(expr), "eq": eq}
@@ -134,6 +149,13 @@ def build() -> tuple[str, str]:
                                      f"(E2)/(E5) clean (pi1, D, mu2, s2_1, s2_2) for task={task}, code={code}."))
             cm = M.class_moments(task, code)  # checks (E5) against (E4)-(E6)
             J = M.separation(task, code)
+            Jf, pre = M.separation_fast(task, code)
+            record(f"J_fast.{tag}", Jf, "E7/E8")
+            for sym, e_ in pre:
+                record(f"J_fast.{tag}.{sym}", e_, "E8'")
+            src.append(emit_function(f"J_{tag}", (S, w, eta, nv), (Jf,),
+                                     f"(E7) Fisher J for task={task}, code={code} (compact form, see "
+                                     f"model.separation_fast).", pre))
             record(f"J.{tag}", sp.factor(J.subs(nv, 0)) if task == "argmax" else J, "E7")
             N1, N2 = M.noisy_submoments(task, code)
             src.append(emit_function(
@@ -193,4 +215,5 @@ def build() -> tuple[str, str]:
         "piece_layout": tables,
     }
     payload = {"meta": meta, "expressions": exprs}
-    return json.dumps(payload, indent=1, sort_keys=True) + "\n", "\n\n".join(src)
+    out = json.dumps(payload, indent=1, sort_keys=True) + "\n", "\n\n".join(src)
+    return (*out, specs) if return_specs else out

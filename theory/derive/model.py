@@ -282,6 +282,35 @@ def separation_balanced() -> sp.Expr:
 
 
 @lru_cache(maxsize=None)
+def separation_fast(task: str, code: str) -> sp.Expr:
+    """(E7) in a compact form for fast evaluation (fewest array operations), checked equal to (E7).
+
+    argmax (E8) times 9 / (1 - S):  J = (1 - 2 eta)^2 A / (Q + 2 eta (1 - eta) A + 18 nv / (1 - S)),
+        A = 9 D^2 / (1 - S),  Q = 9 V / (1 - S)  (polynomials, Horner form in S).
+    presence (E8') with pi1 = 1 - S, D = 1/2:  J = (a1 - a2)^2 / 4 / (a+ s2_1 + (2 - a+) s2_2
+        + (a+ - a1^2 - a2^2) / 4 + 2 nv),  a1 = (1-S)(1-eta)/p1, a2 = (1-S) eta/(1-p1), a+ = a1 + a2.
+    """
+    pi1, D, mu2, s1, s2 = clean_class_stats(task, code)
+    pre: list[tuple[sp.Symbol, sp.Expr]] = []
+    if task == "argmax":
+        A = sp.factor(sp.cancel(9 * D**2 / (1 - S)))
+        Q = sp.horner(sp.expand(sp.cancel(9 * (s1 + s2) / (1 - S))), wrt=S)
+        J = (1 - 2 * eta) ** 2 * A / (Q + 2 * eta * (1 - eta) * A + 18 * nv / (1 - S))
+    else:
+        check_identity(f"presence D = 1/2 [{code}]", D, sp.Rational(1, 2))
+        check_identity(f"presence pi1 = 1 - S [{code}]", pi1, 1 - S)
+        q, p1, a1, a2, ap, v1, v2 = sp.symbols("q_ p1_ a1_ a2_ ap_ v1_ v2_", real=True)
+        pre = [(q, (1 - S) * (1 - eta)), (p1, q + S * eta), (a1, q / p1), (a2, (1 - S) * eta / (1 - p1)),
+               (ap, a1 + a2), (v1, sp.factor(s1)), (v2, sp.factor(s2))]
+        J = (a1 - a2) ** 2 / (4 * ap * v1 + 4 * (2 - ap) * v2 + ap - a1**2 - a2**2 + 8 * nv)
+    full = J
+    for sym, e in reversed(pre):
+        full = full.subs(sym, e)
+    check_identity(f"E7 fast form [{task},{code}]", full, separation(task, code))
+    return J, tuple(pre)
+
+
+@lru_cache(maxsize=None)
 def separation(task: str, code: str) -> sp.Expr:
     """(E7) Fisher J in S, w, eta, nv."""
     _, m1, m2, s1, s2 = class_moments(task, code)
