@@ -375,7 +375,8 @@ class _NumpySolver:
     def __init__(self, xp, theta, cfg, scale, imp, threads=1, chunk=None):
         self.xp, self.cfg = xp, cfg
         self.theta = np.array(theta, copy=True)                        # (I, m+1, n)
-        self.scale, self.imp = np.asarray(scale), np.asarray(imp)
+        self.scale = None if scale is None else np.asarray(scale)   # (I, 1, n) s = 2 I / B, set per B
+        self.imp = np.asarray(imp)                                     # (I, n)
         I, m1, n = self.theta.shape
         dt = self.theta.dtype
         self.mom, self.vel = np.zeros_like(self.theta), np.zeros_like(self.theta)
@@ -729,41 +730,31 @@ class SyntheticBatches:
 # monosemanticity of a trained W
 # ---------------------------------------------------------------------------------------------------
 def feature_metrics(W: Any, threshold: float = 0.5) -> dict[str, Any]:
-    """Monosemanticity / superposition metrics of ``W (..., m, n)`` (columns = features).
+    """Monosemanticity / superposition metrics of ``W (..., m, n)`` (columns = features), built on
+    the metrics of :mod:`sims.codes`.
 
     Returns a dict of arrays on ``W``'s namespace:
 
     - ``norms`` (..., n): ‖W_i‖; ``represented`` (..., n): ‖W_i‖ > threshold;
     - ``n_represented`` (...): number of represented features;
     - ``superposition_ratio`` (...): n_represented / m (> 1 means superposition);
-    - ``features_per_dimension`` (...): ‖W‖_F² / m (Elhage et al. 2022, "feature dimensionality");
+    - ``features_per_dimension`` (...): ‖W‖_F² / m (Elhage et al. 2022);
     - ``dimensionality`` (..., n): D_i = ‖W_i‖² / Σ_j (Ŵ_i · W_j)² (Elhage et al.; 0 for a zero column);
-    - ``max_abs_cos`` (...): the largest |cos| between two distinct represented features (0 if < 2).
+    - ``max_abs_cos`` (...): coherence among the represented features (0 if fewer than two).
     """
+    from sims import codes
+
     check_array("W", W, min_ndim=2)
     threshold = check_number("threshold", threshold, NONNEG)
     xp = B.get_namespace(W)
-    m = W.shape[-2]
-    sq = xp.sum(W * W, axis=-2)                                         # (..., n) ‖W_i‖²
-    norms = xp.sqrt(sq)
-    tiny = xp.asarray(1e-30 if W.dtype == xp.float64 else 1e-20, dtype=W.dtype)
-    safe = xp.where(norms > tiny, norms, xp.ones_like(norms))
-    Wh = W / safe[..., None, :]                                         # Ŵ (unit columns, zero kept 0)
-    C = xp.matmul(xp.matrix_transpose(Wh), W)                           # (..., n, n) C_ij = Ŵ_i · W_j
-    denom = xp.sum(C * C, axis=-1)                                      # Σ_j (Ŵ_i · W_j)²
-    dim = xp.where(denom > tiny, sq / xp.where(denom > tiny, denom, xp.ones_like(denom)), xp.zeros_like(sq))
-    rep = norms > threshold
+    rep = codes.represented(W, threshold)                               # (..., n)
     n_rep = xp.sum(xp.astype(rep, xp.int64), axis=-1)
-    cos = xp.matmul(xp.matrix_transpose(Wh), Wh)                        # (..., n, n)
-    n = W.shape[-1]
-    pair = rep[..., :, None] & rep[..., None, :] & ~xp.astype(xp.eye(n, dtype=W.dtype), xp.bool)
-    max_cos = xp.max(xp.where(pair, xp.abs(cos), xp.zeros_like(cos)), axis=(-2, -1))
     return {
-        "norms": norms,
+        "norms": xp.linalg.vector_norm(W, axis=-2),
         "represented": rep,
         "n_represented": n_rep,
-        "superposition_ratio": xp.astype(n_rep, W.dtype) / m,
-        "features_per_dimension": xp.sum(sq, axis=-1) / m,
-        "dimensionality": dim,
-        "max_abs_cos": max_cos,
+        "superposition_ratio": xp.astype(n_rep, W.dtype) / W.shape[-2],
+        "features_per_dimension": codes.features_per_dimension(W),
+        "dimensionality": codes.dimensionality(W),
+        "max_abs_cos": codes.coherence(W, threshold),
     }
