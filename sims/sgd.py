@@ -35,14 +35,16 @@ every iteration (every epoch for minibatches). Problems that do not converge rai
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import warnings
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from sims.backend import get_namespace, rng, device_of
+from sims.backend import backend_name, device_of, get_namespace, rng
 from sims.probes import LinearProbe, _lift, _onehot, _prepare, fit_linear
 from sims.validation import NONNEG, POSITIVE, Interval, check_number, check_option, check_seed
 
@@ -83,6 +85,7 @@ class _Problems:
     loss: str
     pen: Any  # (d1, 1): 1 on feature rows, 0 on the intercept row
     n_classes: int
+    pool: Any = None  # concurrent.futures executor for row chunks (numpy), or None
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ class _Layout:
 
 
 #: relative extra cost per slot of a narrow matmul: cost(L') ~ slots * (1 + _NARROW / L')
-_NARROW = 0.7
+_NARROW = 0.1
 
 
 def _layout(xp: Any, prob: _Problems, pids: np.ndarray) -> _Layout:
@@ -171,7 +174,13 @@ def _fg(xp: Any, prob: _Problems, lay: _Layout, theta: Any) -> tuple[Any, Any]:
 
 
 def _fg_slots(xp: Any, prob: _Problems, lay: _Layout, th: Any) -> tuple[Any, Any]:
-    """The loss and gradient on the slot layout, in row chunks (see the module doc for formulas)."""
+    """The loss and gradient on the slot layout, in row chunks (see the module doc for formulas).
+
+    Per chunk of ``m`` rows: scores ``Z = Theta^T H~^T`` ``(G', L', C, m)`` in one matmul per group;
+    the row factor of ``dF/dz`` is folded into the code (``H~ diag(q)``, ``(G', L', m, d1)``) so the
+    gradient is ``dZ @ H~q`` without another pass over ``(C, m)``. Chunks run on ``prob.pool`` when
+    given; their partial sums are added in chunk order, so results do not depend on the threads.
+    """
     loss, C = prob.loss, prob.n_classes
     S, d1, _ = th.shape
     Gp, Lp = lay.G, lay.L
@@ -186,22 +195,22 @@ def _fg_slots(xp: Any, prob: _Problems, lay: _Layout, th: Any) -> tuple[Any, Any
         colmax = xp.max(xp.sqrt(xp.sum(th * th, axis=-2)), axis=-1)  # (S,)
         shift = not bool(xp.all(lay.hmax * colmax < limit))
     ch = max(_MINROWS, min(n, _CHUNK_ELEMENTS // max(1, Gp * Lp * C)))
-    fsum = xp.zeros((Gp, Lp), dtype=xp.float64, device=dev)
-    G = xp.zeros((Gp, d1, Lp * C), dtype=dt, device=dev)
     ys = None if lay.ys is None else xp.reshape(lay.ys, (Gp, Lp, n))
-    cls = xp.reshape(xp.arange(C, dtype=lay.ys.dtype, device=dev), (C, 1)) if lay.ys is not None else None
-    for a in range(0, n, ch):
+    cls = None if lay.ys is None else xp.reshape(xp.arange(C, dtype=lay.ys.dtype, device=dev), (C, 1))
+
+    def chunk(a: int) -> tuple[Any, Any]:
         b = min(n, a + ch)
         m = b - a
         Hc = lay.Hg[:, a:b, :]  # (G', m, d1)
         Z = xp.reshape(xp.matmul(ThT, xp.matrix_transpose(Hc)), (Gp, Lp, C, m))  # scores
         r = (xp.full((1, 1, m), 1.0 / n, dtype=dt, device=dev) if lay.rw is None
              else lay.rw[:, None, a:b])  # (G'|1, 1, m) row weights
+        Hr = Hc * xp.matrix_transpose(r)  # (G', m, d1): rows scaled by r_i
         mask = None
         if loss == "hinge" or lay.A is None:
             mask = xp.astype(ys[:, :, None, a:b] == cls, dt)  # (G', L', C, m) one-hot
         if loss == "softmax":
-            # lse_i = log sum_k exp(z_ik) ; dF/dz = r_i (softmax(z_i) - y_i)
+            # lse_i = log sum_k exp(z_ik) ; dF/dz = r_i (softmax(z_i) - y_i) = E (r / s) - r y
             if shift:
                 mx = xp.max(Z, axis=2, keepdims=True)
                 E = xp.exp(Z - mx)
@@ -209,25 +218,34 @@ def _fg_slots(xp: Any, prob: _Problems, lay: _Layout, th: Any) -> tuple[Any, Any
                 E = xp.exp(Z)
             s = xp.sum(E, axis=2)  # (G', L', m)
             lse = xp.log(s) if not shift else xp.log(s) + mx[:, :, 0, :]
-            fsum = fsum + xp.sum(r * lse, axis=-1, dtype=xp.float64)
-            R = E * (r / s)[:, :, None, :]
+            fpart = xp.sum(r * lse, axis=-1, dtype=xp.float64)
+            q = (r / s)[..., None]  # (G', L', m, 1)
+            gpart = xp.matmul(E, Hc[:, None, :, :] * q)  # (G', L', C, d1)
         elif loss == "logistic":
             # sum_k log(1 + exp(-t_k z_k)) = sum_k softplus(z_k) - z_y ; dF/dz = r_i (sigmoid(z) - y)
             e = xp.exp(-xp.abs(Z))
             sp = xp.sum(xp.maximum(Z, xp.zeros_like(Z)) + xp.log1p(e), axis=2)
-            fsum = fsum + xp.sum(r * sp, axis=-1, dtype=xp.float64)
-            R = xp.where(Z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)) * r[:, :, None, :]
+            fpart = xp.sum(r * sp, axis=-1, dtype=xp.float64)
+            sig = xp.where(Z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))  # sigmoid, stable on both sides
+            gpart = xp.matmul(sig, Hr[:, None, :, :])
         else:
             # squared hinge: sum_k max(0, 1 - t_k z_k)^2 ; dF/dz = -2 r_i t max(0, 1 - t z)
             t = 2.0 * mask - 1.0
-            q = xp.maximum(1.0 - t * Z, xp.zeros_like(Z))
-            fsum = fsum + xp.sum(r * xp.sum(q * q, axis=2), axis=-1, dtype=xp.float64)
-            R = (-2.0 * t * q) * r[:, :, None, :]
+            qh = xp.maximum(1.0 - t * Z, xp.zeros_like(Z))
+            fpart = xp.sum(r * xp.sum(qh * qh, axis=2), axis=-1, dtype=xp.float64)
+            gpart = xp.matmul(-2.0 * t * qh, Hr[:, None, :, :])
         if loss != "hinge" and lay.A is None:  # minibatch: the linear term -z_y from the labels
-            fsum = fsum - xp.sum(xp.sum(Z * mask, axis=2) * r, axis=-1, dtype=xp.float64)
-            R = R - mask * r[:, :, None, :]
-        G = G + xp.matmul(xp.matrix_transpose(Hc), xp.matrix_transpose(xp.reshape(R, (Gp, Lp * C, m))))
-    g = xp.reshape(xp.permute_dims(xp.reshape(G, (Gp, d1, Lp, C)), (0, 2, 1, 3)), (S, d1, C))
+            fpart = fpart - xp.sum(xp.sum(Z * mask, axis=2) * r, axis=-1, dtype=xp.float64)
+            gpart = gpart - xp.matmul(mask, Hr[:, None, :, :])
+        return fpart, gpart
+
+    starts = list(range(0, n, ch))
+    parts = list(prob.pool.map(chunk, starts)) if (prob.pool is not None and len(starts) > 1) else None
+    fsum, G = None, None
+    for j, a in enumerate(starts):
+        fp, gp = parts[j] if parts is not None else chunk(a)
+        fsum, G = (fp, gp) if G is None else (fsum + fp, G + gp)
+    g = xp.reshape(xp.permute_dims(G, (0, 1, 3, 2)), (S, d1, C))  # (G', L', C, d1) -> items' (d1, C)
     f = xp.reshape(fsum, (S,))
     if lay.A is not None and loss != "hinge":  # F -= <A, theta> = sum_i r_i z_{i, y_i}; grad -= A
         f = f - _dot(xp, lay.A, th)
@@ -321,7 +339,7 @@ def _finish(xp, parts, ids, k, theta, f, it, conv, dev):
                            xp.asarray(conv[k], device=dev))))
 
 
-def _lbfgs(xp, prob, theta, *, max_iter, tol, memory, kappa):
+def _lbfgs(xp, prob, theta, *, max_iter, tol, memory, kappa, init=None):
     """Batched L-BFGS (two-loop recursion, Nocedal & Wright Alg. 7.4) with initial inverse Hessian
     ``gamma Minv``, ``gamma = s^T y / y^T Minv y`` (first step ``1/kappa``). Returns per-problem
     ``theta, f, n_iter, converged`` in the original order."""
@@ -331,7 +349,7 @@ def _lbfgs(xp, prob, theta, *, max_iter, tol, memory, kappa):
     Dsz = math.prod(shape)
     ids = np.arange(P)
     lay = _layout(xp, prob, ids)
-    f, g = _fg(xp, prob, lay, theta)
+    f, g = _fg(xp, prob, lay, theta) if init is None else init
     S = xp.zeros((P, memory, Dsz), dtype=dt, device=dev)
     Yh = xp.zeros((P, memory, Dsz), dtype=dt, device=dev)
     rho = xp.zeros((P, memory), dtype=xp.float64, device=dev)
@@ -396,7 +414,7 @@ def _lbfgs(xp, prob, theta, *, max_iter, tol, memory, kappa):
     return _assemble(xp, parts, P)
 
 
-def _gd(xp, prob, theta, *, max_iter, tol, lr, batch_size, seed):
+def _gd(xp, prob, theta, *, max_iter, tol, lr, batch_size, seed, init=None):
     """Gradient descent ``theta <- theta - lr grad`` (full batch), or minibatch SGD with step
     ``lr / sqrt(1 + epoch)`` and unbiased minibatch gradients ``(n/|b|) sum_{i in b} r_i grad loss_i
     + alpha W``; convergence is checked on the full gradient after each iteration / epoch."""
@@ -406,7 +424,7 @@ def _gd(xp, prob, theta, *, max_iter, tol, lr, batch_size, seed):
     ids = np.arange(P)
     lay = _layout(xp, prob, ids)
     parts: list = []
-    f, g = _fg(xp, prob, lay, theta)
+    f, g = _fg(xp, prob, lay, theta) if init is None else init
     it = 0
     while True:
         gmax = _host(xp.max(xp.abs(xp.reshape(g, (g.shape[0], -1))), axis=-1))
@@ -461,6 +479,7 @@ def fit_sgd(
     label_sets: bool | None = None,
     warm_start: Any = "auto",
     memory: int = 10,
+    threads: int | None = 1,
     warn: bool = True,
 ) -> LinearProbe:
     """Iterative linear probe (see the module docstring for objectives and solvers).
@@ -483,6 +502,8 @@ def fit_sgd(
         ``"lstsq"`` (closed-form least-squares probe mapped to scores: see ``_warm_start``),
         ``"zero"``, or a :class:`LinearProbe` whose coef/intercept broadcast to the problem batch.
     memory : L-BFGS history length.  warn : emit :class:`ConvergenceWarning` on non-convergence.
+    threads : numpy backend only: worker threads over row chunks (BLAS limited to one thread meanwhile
+        through threadpoolctl); None = the usable cores. Results do not depend on it.
 
     Returns
     -------
@@ -528,6 +549,9 @@ def fit_sgd(
     if warm_start == "auto":
         warm_start = "zero" if (loss == "softmax" and solver == "lbfgs") else "lstsq"
     warn_ = check_option("warn", warn, (True, False))
+    if threads is None:
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = check_number("threads", threads, Interval(1, None, "[)"), integer=True)
 
     dt, dev = Hx.dtype, device_of(Hx)
     bH, b = p.batch_H, p.batch
@@ -573,18 +597,21 @@ def fit_sgd(
     prob = _Problems(Hg=Hg, rw=rwg, hmax=hmax, Minv=Minv, A=A, alpha=xp.take(alpha_g, xp.asarray(gidx, device=dev), axis=0),
                      ys=ys, group=gidx, loss=loss, pen=pen, n_classes=ncls)
     theta0 = _warm_start(xp, warm_start, warm_probe, Hx, p, loss, ncls, fit_intercept, b, L, d, d1, dt)
-    if solver == "lbfgs":
-        theta, f, n_iter, conv = _lbfgs(xp, prob, theta0, max_iter=max_iter, tol=tol, memory=memory,
-                                        kappa=kappa)
-    else:
-        if lr == "auto":
-            lam = xp.linalg.eigvalsh(M)[:, -1]  # (GH,) largest eigenvalue
-            lip = _CURVATURE_MAX[loss] * xp.astype(lam, xp.float64) + alpha_g
-            lr_p = _host(1.0 / lip)[gidx]
+    init = _at_zero(xp, prob, Hg, rwg, gidx) if (warm_start == "zero" and warm_probe is None) else None
+    with _workers(xp, threads) as pool:
+        prob = replace(prob, pool=pool)
+        if solver == "lbfgs":
+            theta, f, n_iter, conv = _lbfgs(xp, prob, theta0, max_iter=max_iter, tol=tol, memory=memory,
+                                            kappa=kappa, init=init)
         else:
-            lr_p = np.full(P, lr)
-        theta, f, n_iter, conv = _gd(xp, prob, theta0, max_iter=max_iter, tol=tol, lr=lr_p,
-                                     batch_size=batch_size, seed=seed)
+            if lr == "auto":
+                lam = xp.linalg.eigvalsh(M)[:, -1]  # (GH,) largest eigenvalue
+                lip = _CURVATURE_MAX[loss] * xp.astype(lam, xp.float64) + alpha_g
+                lr_p = _host(1.0 / lip)[gidx]
+            else:
+                lr_p = np.full(P, lr)
+            theta, f, n_iter, conv = _gd(xp, prob, theta0, max_iter=max_iter, tol=tol, lr=lr_p,
+                                         batch_size=batch_size, seed=seed, init=init)
     shape_out = b + (L,)
     coef = xp.reshape(theta[:, :d, :], shape_out + (d, ncls))
     if fit_intercept:
@@ -607,6 +634,51 @@ def fit_sgd(
 
     return _finalize(xp, coef, intercept, solver, p.label_axis, n_iter=n_iter, converged=conv,
                      objective=f, loss=loss)
+
+
+@contextlib.contextmanager
+def _workers(xp: Any, threads: int):
+    """numpy: BLAS limited to one thread (the chunked matmuls are small; a contended BLAS pool is
+    much slower and changes rounding) and, for ``threads > 1``, a thread pool for row chunks (numpy
+    and single-threaded BLAS release the GIL). Other backends: nothing."""
+    if backend_name(xp) != "numpy":
+        yield None
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+
+        limit = threadpool_limits(limits=1, user_api="blas")
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        limit = contextlib.nullcontext()
+    with limit:
+        if threads <= 1:
+            yield None
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fit-sgd") as pool:
+            yield pool
+
+
+def _at_zero(xp, prob, Hg, rwg, gidx):
+    """``F`` and its gradient at ``theta = 0`` in closed form (no pass over the scores needed).
+
+    With ``hbar = H~^T r`` and ``A = H~^T diag(r) Y``: softmax ``F = log C``, ``grad = hbar 1^T / C - A``;
+    logistic ``F = C log 2``, ``grad = hbar 1^T / 2 - A``; squared hinge ``F = C``,
+    ``grad = -2 H~^T diag(r) T = 2 hbar 1^T - 4 A`` (``T = 2Y - 1``).
+    """
+    C, P = prob.n_classes, prob.A.shape[0]
+    dt = prob.A.dtype
+    hbar = xp.mean(Hg, axis=-2) if rwg is None else xp.sum(Hg * rwg[..., None], axis=-2)  # (G, d1)
+    hb = xp.take(hbar, xp.asarray(gidx, device=device_of(Hg)), axis=0)[..., None]  # (P, d1, 1)
+    ones = xp.ones((1, 1, C), dtype=dt, device=device_of(Hg))
+    if prob.loss == "softmax":
+        f0, g = math.log(C), hb * ones / C - prob.A
+    elif prob.loss == "logistic":
+        f0, g = C * math.log(2.0), 0.5 * hb * ones - prob.A
+    else:
+        f0, g = float(C), 2.0 * hb * ones - 4.0 * prob.A
+    return xp.full((P,), f0, dtype=xp.float64, device=device_of(Hg)), g
 
 
 def _warm_start(xp, mode, probe, Hx, p, loss, ncls, fit_intercept, b, L, d, d1, dt):

@@ -222,6 +222,19 @@ def test_problem_does_not_depend_on_its_batch_companions(host_rng):
         np.testing.assert_allclose(alone.coef, together.coef[l], atol=1e-12)
 
 
+def test_threads_do_not_change_results(host_rng, monkeypatch):
+    import sims.sgd
+
+    monkeypatch.setattr(sims.sgd, "_CHUNK_ELEMENTS", 1024)  # many row chunks -> the pool is used
+    H, _ = _data(host_rng, n=1000, d=4, batch=(2,))
+    Y = host_rng.integers(0, 3, size=(2, 3, 1000))
+    one = fit_sgd(H.astype(np.float32), Y, 3, C=1.0, threads=1)
+    two = fit_sgd(H.astype(np.float32), Y, 3, C=1.0, threads=2)
+    np.testing.assert_array_equal(one.coef, two.coef)
+    np.testing.assert_array_equal(one.n_iter, two.n_iter)
+    assert int(np.asarray(fit_sgd(H, Y, 3, threads=None).n_iter).sum()) > 0
+
+
 # ---------------------------------------------------------------------------- dtypes, backends
 @pytest.mark.parametrize("loss", LOSSES)
 def test_float32_in_float32_out(host_rng, loss):
@@ -292,6 +305,7 @@ def test_error_messages_name_the_argument(host_rng):
         (dict(warm_start="ls"), r"warm_start == 'ls', must be one of 'auto', 'lstsq', 'zero'"),
         (dict(warm_start=3), r"warm_start == 3, must be one of"),
         (dict(label_sets="yes"), r"label_sets == 'yes'"),
+        (dict(threads=0), r"threads == 0, must be in \[1, inf\)"),
     ]
     for kw, msg in cases:
         with pytest.raises(ValueError, match=msg):
