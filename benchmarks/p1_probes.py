@@ -11,9 +11,11 @@ multinomial logistic fits, all with scikit-learn's objective at C = 1.0
 * scikit-learn: ``LogisticRegression(C=1.0)`` (lbfgs, tol 1e-4, max_iter 100), float64 inputs, fitted
   one by one in this process.
 
-Both use the same gradient tolerance (``max |grad| <= 1e-4`` on the mean objective). BLAS / OpenMP
-threads are limited to ``--threads`` for both (threadpoolctl). Prints the wall times (median over
-``--repeats``), their ratio, per-configuration test accuracy differences and the objective gap.
+Both use the same gradient tolerance (``max |grad| <= 1e-4`` on the mean objective). Threads: BLAS /
+OpenMP are limited to ``--threads`` for scikit-learn (threadpoolctl); ours runs ``threads=--threads``
+(its own pool over row chunks, BLAS single-threaded). Runs are interleaved; prints wall and process-CPU
+medians over ``--repeats`` (CPU time is the steadier number on a shared machine; with several threads
+it counts all of them), their ratios, per-configuration test accuracy differences and objective gaps.
 
     python benchmarks/p1_probes.py [--repeats R] [--threads T] [--n-train N] [--seeds S]
 """
@@ -74,8 +76,8 @@ def _timed(fn):
     return time.perf_counter() - t0, time.process_time() - c0, out
 
 
-def run_ours(H_tr, y_tr) -> LinearProbe:
-    return fit_sgd(H_tr.astype(np.float32), y_tr[None], N_CLASSES, C=C_REG, label_sets=True)
+def run_ours(H_tr, y_tr, threads: int) -> LinearProbe:
+    return fit_sgd(H_tr.astype(np.float32), y_tr[None], N_CLASSES, C=C_REG, label_sets=True, threads=threads)
 
 
 def run_sklearn(H_tr, y_tr):
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         ours, sk = [], []  # (wall, cpu) pairs, runs interleaved so both see the same machine load
         for r in range(max(args.repeats, args.sklearn_repeats or 0)):
             if r < args.repeats:
-                w, c, probe = _timed(lambda: run_ours(H_tr, y_tr))
+                w, c, probe = _timed(lambda: run_ours(H_tr, y_tr, args.threads))
                 ours.append((w, c))
             if r < (args.sklearn_repeats or args.repeats):
                 w, c, models = _timed(lambda: run_sklearn(H_tr, y_tr))

@@ -558,6 +558,14 @@ def fit_sgd(
     GH, NB = math.prod(bH), math.prod(b)
     P = NB * L
     d1 = d + 1 if fit_intercept else d
+    if P == 0:  # an empty batch: nothing to fit
+        from sims.probes import _finalize
+
+        z = xp.zeros(b + (L, d, ncls), dtype=dt, device=dev)
+        return _finalize(xp, z, z[..., 0, :], solver, p.label_axis, loss=loss,
+                         n_iter=xp.zeros(b + (L,), dtype=xp.int64, device=dev),
+                         converged=xp.ones(b + (L,), dtype=xp.bool, device=dev),
+                         objective=xp.zeros(b + (L,), dtype=xp.float64, device=dev))
     # --- per distinct H (group): augmented code, weights, second moment, preconditioner
     Hg = xp.reshape(Hx, (GH, n, d))
     if fit_intercept:

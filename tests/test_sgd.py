@@ -342,6 +342,22 @@ def test_bad_inputs_raise_value_error_naming_argument(n, d, C, defect, loss):
         fit_sgd(H, y, ncls, loss=loss, **kw)
 
 
+def test_empty_batch(host_rng):
+    H, y = _data(host_rng, n=20)
+    probe = fit_sgd(np.zeros((0, 20, 4)), np.zeros((0, 20), dtype=int), 3)
+    assert probe.coef.shape == (0, 4, 3) and probe.n_iter.shape == (0,)
+    assert fit_sgd(H, np.zeros((0, 20), dtype=int), 3).coef.shape == (0, 4, 3)
+
+
+def test_absent_class_converges_with_low_intercept(host_rng):
+    H, y = _data(host_rng, n=60, C=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        probe = fit_sgd(H, y, 5, C=1.0)  # classes 3, 4 never seen
+    assert bool(probe.converged) and np.all(probe.predict(H) < 3)
+    assert np.all(probe.intercept[3:] < probe.intercept[:3].min() - 5)
+
+
 def test_returns_linear_probe(host_rng):
     H, y = _data(host_rng, n=30)
     probe = fit_sgd(H, y, 3, loss="hinge")
