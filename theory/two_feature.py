@@ -700,6 +700,11 @@ def finite_sample_terms(code, sparsity, *, task="argmax", label_noise=0.0, input
     exponentially small and ignored) and when no atom of v sits at tau. Gaussian input noise or none.
     Returns arrays: err_pop, tau, orientation, sigma2, bias, d_minus, d_plus, curvature, a, c.
     """
+    return _finite_terms(code, sparsity, task, label_noise, input_noise, weight, noise)[0]
+
+
+def _finite_terms(code, sparsity, task, label_noise, input_noise, weight, noise):
+    """(public dict of finite_sample_terms, the law, P(y~ = 1)) - the last two for the normal resummation."""
     code, task, noise, S, eta, lam, w, shape = _prepare(code, sparsity, task, label_noise, input_noise,
                                                          weight, noise)
     if noise != "gaussian" and np.any(lam > 0):
@@ -731,24 +736,22 @@ def finite_sample_terms(code, sparsity, *, task="argmax", label_noise=0.0, input
     res = {"err_pop": err, "tau": tau, "orientation": o, "sigma2": sigma2, "bias": bias,
            "d_minus": dm, "d_plus": dp, "curvature": dd, "a": a, "c": c}
     out = {k: _out(np.asarray(v, dtype=np.float64).reshape(shape), shape) for k, v in res.items()}
-    out["_law"], out["_p1"] = law, m[2]
-    return out
+    return out, law, m[2]
 
 
-def _normal_approx(T: dict, n: np.ndarray) -> np.ndarray:
+def _normal_approx(T: dict, law: "_Law", p1: np.ndarray, n: float) -> np.ndarray:
     """E err(tau_n) with tau_n ~ N(tau + bias/n, sigma2/n), computed exactly: averaging the sub-CDFs over
     that normal law is the same as adding independent N(0, sigma2/n) noise to v' (E12), so the answer is
     the exact error of the rule on the law with noise std sqrt(s^2 + sigma2/n) at threshold tau + bias/n.
     Its expansion in 1/n reproduces err_pop + a/sqrt(n) + c/n; unlike the expansion it keeps atoms and
     kinks of err at any distance from tau."""
-    law: _Law = T["_law"]
     tau = np.asarray(T["tau"], dtype=np.float64).reshape(-1)
     o = np.asarray(T["orientation"]).reshape(-1)
-    nn = np.broadcast_to(n, tau.shape) if np.ndim(n) == 0 else np.asarray(n).reshape(-1)
+    nn = float(n)
     sig2 = np.asarray(T["sigma2"]).reshape(-1) / nn
     base = np.where(law.clean[:, 0], 0.0, law.s[:, 0] if law.noise == "gaussian" else 0.0)
     smoothed = law.with_gaussian(np.sqrt(base**2 + sig2)[:, None])
-    return _rule_error(smoothed, tau + np.asarray(T["bias"]).reshape(-1) / nn, o, T["_p1"])
+    return _rule_error(smoothed, tau + np.asarray(T["bias"]).reshape(-1) / nn, o, p1)
 
 
 def finite_sample_error(code, sparsity, n, *, task="argmax", label_noise=0.0, input_noise=0.0, weight=1.0,
@@ -761,13 +764,12 @@ def finite_sample_error(code, sparsity, n, *, task="argmax", label_noise=0.0, in
     of the error lie within a few sigma/sqrt(n) of tau. ``n`` is a scalar (>= 2)."""
     check_option("method", method, ("expansion", "normal"))
     nn = check_number("n", n, Interval(2.0, math.inf, "[)"))
-    T = finite_sample_terms(code, sparsity, task=task, label_noise=label_noise, input_noise=input_noise,
-                            weight=weight, noise=noise)
+    T, law, p1 = _finite_terms(code, sparsity, task, label_noise, input_noise, weight, noise)
     shape = np.shape(T["err_pop"])
     if method == "expansion":
         val = np.asarray(T["err_pop"] + T["a"] / math.sqrt(nn) + T["c"] / nn, dtype=np.float64)
     else:
-        val = _normal_approx(T, nn).reshape(shape)
+        val = _normal_approx(T, law, p1, nn).reshape(shape)
     return _out(val, shape)
 
 
