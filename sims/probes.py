@@ -205,7 +205,7 @@ def _prepare(
 
 def _onehot(xp: Any, y: Any, n_classes: int, dtype: Any) -> Any:
     """``(..., n)`` int labels -> ``(..., n, C)`` 0/1 matrix."""
-    return xp.astype(y[..., None] == xp.arange(n_classes, dtype=y.dtype), dtype)
+    return xp.astype(y[..., None] == xp.arange(n_classes, dtype=y.dtype, device=_device(y)), dtype)
 
 
 def _unstack_coef(xp: Any, coef: Any, L: int, C: int) -> Any:
@@ -400,7 +400,7 @@ def fit_linear(
     if fit_intercept:
         intercept = (ybar - xp.matmul(_lift(hbar), coef))[..., 0, :]  # b = ybar - hbar W: (*b, L, C)
     else:
-        intercept = xp.zeros((1, C), dtype=dt)
+        intercept = xp.zeros((1, C), dtype=dt, device=_device(H))
     intercept = xp.broadcast_to(intercept, tuple(coef.shape[:-2]) + (C,))
     return _finalize(xp, coef, intercept, solver, p.label_axis, loss="squared")
 
@@ -472,6 +472,6 @@ def fit_lda(
     if priors == "empirical":
         logp = xp.log(safe / n)
     else:
-        logp = xp.full(counts.shape, -math.log(C), dtype=dt)
-    intercept = xp.where(present, -0.5 * quad + logp, xp.full(quad.shape, -math.inf, dtype=dt))
+        logp = xp.full(counts.shape, -math.log(C), dtype=dt, device=_device(H))
+    intercept = xp.where(present, -0.5 * quad + logp, xp.full(quad.shape, -math.inf, dtype=dt, device=_device(H)))
     return _finalize(xp, coef, intercept, "lda", p.label_axis, loss="lda")

@@ -22,8 +22,10 @@ Gradients are analytic: ``dF/dW = H^T diag(r) D + alpha W`` with ``D = softmax(z
 
 Solvers (``solver=``): ``"lbfgs"`` -- batched L-BFGS, every problem with its own history, step and
 Armijo backtracking line search, preconditioned by the inverse second moment of the (augmented)
-code ``(H~^T diag(r) H~ + alpha/kappa)^{-1}`` (one small matrix per distinct ``H``), warm-started
-from the closed-form least-squares probe, problems leaving the batch as they converge;
+code ``(H~^T diag(r) H~ + alpha/kappa)^{-1}`` (one small matrix per distinct ``H``; ``kappa`` = the loss
+curvature at ``z = 0``), started at the closed-form least-squares probe (for softmax: its first step
+from 0, see ``warm_start``), problems leaving the batch as they converge; the problems sharing a code
+are scored together, one ``(L C, d1) @ (d1, rows)`` matmul per code and chunk of rows;
 ``"gd"`` -- gradient descent with a fixed step (default ``1/Lipschitz``), full batch, or minibatch SGD
 when ``batch_size`` is an int (rows shuffled per epoch with ``sims.backend.rng(seed, "sgd", epoch)``,
 the same permutation for every problem, step ``lr / sqrt(1 + epoch)``).
@@ -44,8 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from sims.backend import backend_name, device_of, get_namespace, rng
-from sims.probes import LinearProbe, _lift, _onehot, _prepare, fit_linear
+from sims.backend import backend_name, device_of, rng
+from sims.probes import LinearProbe, _finalize, _lift, _onehot, _prepare, fit_linear
 from sims.validation import NONNEG, POSITIVE, Interval, check_number, check_option, check_seed
 
 __all__ = ["ConvergenceWarning", "fit_sgd", "LOSSES", "SGD_SOLVERS"]
@@ -559,8 +561,6 @@ def fit_sgd(
     P = NB * L
     d1 = d + 1 if fit_intercept else d
     if P == 0:  # an empty batch: nothing to fit
-        from sims.probes import _finalize
-
         z = xp.zeros(b + (L, d, ncls), dtype=dt, device=dev)
         return _finalize(xp, z, z[..., 0, :], solver, p.label_axis, loss=loss,
                          n_iter=xp.zeros(b + (L,), dtype=xp.int64, device=dev),
@@ -638,8 +638,6 @@ def fit_sgd(
             ConvergenceWarning,
             stacklevel=2,
         )
-    from sims.probes import _finalize
-
     return _finalize(xp, coef, intercept, solver, p.label_axis, n_iter=n_iter, converged=conv,
                      objective=f, loss=loss)
 
@@ -723,8 +721,14 @@ def _warm_start(xp, mode, probe, Hx, p, loss, ncls, fit_intercept, b, L, d, d1, 
         c = xp.astype(probe.intercept, dt)
         if not probe.label_axis:
             W, c = W[..., None, :, :], c[..., None, :]
-    W = xp.broadcast_to(W, b + (L, d, ncls))
-    c = xp.broadcast_to(c, b + (L, ncls))
+    try:
+        W = xp.broadcast_to(W, b + (L, d, ncls))
+        c = xp.broadcast_to(c, b + (L, ncls))
+    except (ValueError, RuntimeError):
+        raise ValueError(
+            f"warm_start probe batch shape {tuple(probe.coef.shape[:-2])} does not broadcast against "
+            f"the problems' {b + (L,)}"
+        ) from None
     W = xp.reshape(W, (P, d, ncls))
     if not fit_intercept:
         return xp.asarray(W, copy=True)

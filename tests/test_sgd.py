@@ -271,6 +271,9 @@ def test_warm_start_at_the_optimum_needs_no_iteration(host_rng):
         np.testing.assert_allclose(other.coef, best.coef, atol=1e-6)
     with pytest.raises(ValueError, match=r"warm_start probe has \(d, C\) == \(4, 2\)"):
         fit_sgd(H, y, 3, warm_start=fit_linear(H, y % 2, 2))
+    batch = fit_linear(np.stack([H, H]), np.stack([y, y]), 3)
+    with pytest.raises(ValueError, match=r"warm_start probe batch shape \(2,\) does not broadcast"):
+        fit_sgd(np.stack([H, H, H]), np.stack([y, y, y]), 3, warm_start=batch)
 
 
 def test_non_convergence_warns_quoting_tol_and_max_iter(host_rng):
