@@ -287,6 +287,18 @@ def test_non_convergence_warns_quoting_tol_and_max_iter(host_rng):
         fit_sgd(H, y, 3, C=1.0, tol=1e-12, max_iter=2, warn=False)
 
 
+def test_line_search_failure_stops_the_problem_only(host_rng, monkeypatch):
+    import sims.sgd
+
+    H, _ = _data(host_rng)
+    Y = np.stack([host_rng.integers(0, 3, 150), np.zeros(150, dtype=int)])
+    monkeypatch.setattr(sims.sgd, "_C1", 1.0)  # Armijo with c1 = 1 cannot hold for a convex F
+    with pytest.warns(ConvergenceWarning, match="line search found no decrease"):
+        probe = fit_sgd(H, Y, 3, C=1.0, tol=1e-6)
+    assert not np.any(probe.converged) and np.all(probe.n_iter == 1)
+    np.testing.assert_array_equal(probe.coef, 0.0)  # the start (softmax: zero) is kept
+
+
 # ---------------------------------------------------------------------------- validation
 def test_error_messages_name_the_argument(host_rng):
     H, y = _data(host_rng, n=20)
