@@ -15,8 +15,8 @@ What is timed (wall clock, per run):
   * "train"   — total minus the time spent inside the batch iterator (measured by a wrapper), i.e.
                 the training arithmetic alone;
   * "data"    — drawing the batches alone (one pass over the iterator).
-Medians over --repeats runs; the machine load average is printed because a shared machine skews
-timings.
+Medians over --repeats runs; the process CPU time and the machine load average are printed too,
+because a shared machine skews wall-clock timings (busy-waiting BLAS / OpenMP threads suffer most).
 
 Usage: python benchmarks/p2_toy_model.py [--repeats R] [--steps N] [--instances I] [--batch B]
                                          [--torch-threads K ...]
@@ -32,6 +32,7 @@ import numpy as np
 
 from sims import toy_model as T
 from sims.generators import FeatureSpec
+from sims.validation import Interval, check_number
 
 
 class TimedIter:
@@ -95,7 +96,7 @@ def main(argv=None) -> int:
     try:
         cfg = T.ToyModelConfig(n, m, n_instances=I, importance=imp, steps=args.steps, log_every=100,
                                seed=args.seed, dtype="float32")
-        T.check_number("repeats", args.repeats, T.Interval(1, None), integer=True)
+        check_number("repeats", args.repeats, Interval(1, None), integer=True)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -118,48 +119,43 @@ def main(argv=None) -> int:
     default_threads = torch.get_num_threads()
     extra = [k for k in args.torch_threads if k != default_threads and k >= 1]
     rows = {"ours": [], "torch": [], "data": [], **{f"torch{k}": [] for k in extra}}
-    res = loss_t = None
+    out = {}
+
+    def timed(key, fn):
+        """Run ``fn(batches)`` on a fresh source; record (wall total, wall train-only, CPU total)."""
+        it = TimedIter(source())
+        t0, c0 = time.perf_counter(), time.process_time()
+        out[key] = fn(it)
+        tot = time.perf_counter() - t0
+        rows[key].append((tot, tot - it.seconds, time.process_time() - c0))
+
     for r in range(args.repeats):
-        it = TimedIter(source())
-        t0 = time.perf_counter()
-        for _ in it:
-            pass
-        rows["data"].append((time.perf_counter() - t0, 0.0))
-
-        it = TimedIter(source())
-        t0 = time.perf_counter()
-        res = T.train_toy_model(cfg, it)
-        tot = time.perf_counter() - t0
-        rows["ours"].append((tot, tot - it.seconds))
-
-        it = TimedIter(source())
-        t0 = time.perf_counter()
-        loss_t = torch_train(torch, W0, imp_I, it, cfg)
-        tot = time.perf_counter() - t0
-        rows["torch"].append((tot, tot - it.seconds))
+        timed("data", lambda it: [None for _ in it])
+        timed("ours", lambda it: T.train_toy_model(cfg, it))
+        timed("torch", lambda it: torch_train(torch, W0, imp_I, it, cfg))
         for k in extra:
             torch.set_num_threads(k)
-            it = TimedIter(source())
-            t0 = time.perf_counter()
-            torch_train(torch, W0, imp_I, it, cfg)
-            tot = time.perf_counter() - t0
-            rows[f"torch{k}"].append((tot, tot - it.seconds))
+            timed(f"torch{k}", lambda it: torch_train(torch, W0, imp_I, it, cfg))
             torch.set_num_threads(default_threads)
-        print(f"  repeat {r}: ours total {rows['ours'][-1][0]:.2f}s train {rows['ours'][-1][1]:.2f}s | "
-              f"torch total {rows['torch'][-1][0]:.2f}s train {rows['torch'][-1][1]:.2f}s | "
-              f"data {rows['data'][-1][0]:.2f}s | load {os.getloadavg()[0]:.2f}", flush=True)
+        print(f"  repeat {r}: " + " | ".join(
+            f"{k} {v[-1][0]:.2f}s (" + ("" if k == "data" else f"train {v[-1][1]:.2f}s, ") + f"cpu {v[-1][2]:.2f}s)"
+            for k, v in rows.items())
+              + f" | load {os.getloadavg()[0]:.2f}", flush=True)
 
     med = {k: np.median(np.asarray(v), axis=0) for k, v in rows.items()}
-    print(f"\nmedian over {args.repeats} repeats (solver {res.solver!r}):")
-    print(f"  data generation alone : {med['data'][0]:.3f} s")
-    print(f"  ours   total {med['ours'][0]:.3f} s   train-only {med['ours'][1]:.3f} s")
-    print(f"  torch  total {med['torch'][0]:.3f} s   train-only {med['torch'][1]:.3f} s")
-    for k in extra:
-        tk = med[f"torch{k}"]
-        print(f"  torch with {k} thread(s): total {tk[0]:.3f} s   train-only {tk[1]:.3f} s   "
-              f"(speed-up total {tk[0] / med['ours'][0]:.2f}x, train-only {tk[1] / med['ours'][1]:.2f}x)")
-    print(f"  speed-up (torch / ours): total {med['torch'][0] / med['ours'][0]:.2f}x, "
-          f"train-only {med['torch'][1] / med['ours'][1]:.2f}x")
+    res, loss_t = out["ours"], out["torch"]
+    print(f"\nmedian over {args.repeats} repeats (solver {res.solver!r}); wall seconds, CPU seconds of the "
+          f"process (all threads, spinning included):")
+    print(f"  data generation alone : {med['data'][0]:.3f} s   (cpu {med['data'][2]:.3f} s)")
+    for k in rows:
+        if k == "data":
+            continue
+        name = {"ours": "ours", "torch": f"torch ({default_threads} threads, default)"}.get(k, f"torch ({k[5:]} thread)")
+        line = f"  {name:28s}: total {med[k][0]:.3f} s   train-only {med[k][1]:.3f} s   cpu {med[k][2]:.3f} s"
+        if k != "ours":
+            line += (f"   -> speed-up of ours: total {med[k][0] / med['ours'][0]:.2f}x, "
+                     f"train-only {med[k][1] / med['ours'][1]:.2f}x")
+        print(line)
     ours = res.final_loss
     rel = np.abs(ours - loss_t) / np.maximum(np.abs(loss_t), 1e-12)
     print(f"  final loss (last batch, mean over instances): ours {ours.mean():.6f}, torch {loss_t.mean():.6f}")
