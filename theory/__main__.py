@@ -44,11 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for r in rows:
             print(f"[{r['id']}]" + (f"  ({r['paper_ref']})" if r["paper_ref"] else ""))
-            for label, text in (("statement", r["statement"]), ("verdict", f"{r['verdict']} - {r['reason']}")):
-                print(textwrap.fill(text, 110, initial_indent=f"  {label:9s} ", subsequent_indent=" " * 12))
+            ev = r["reason"]
             if "passed" in r:
-                ev = f"{'PASS' if r['passed'] else 'FAIL'} ({r['seconds']} s): {r['evidence']}"
-                print(textwrap.fill(ev, 110, initial_indent="  evidence  ", subsequent_indent=" " * 12))
+                ev = f"{ev}. Check {'PASS' if r['passed'] else 'FAIL'} ({r['seconds']} s): {r['evidence']}"
+            for label, text in (("statement", r["statement"]), ("verdict", r["verdict"]), ("evidence", ev)):
+                print(textwrap.fill(text, 110, initial_indent=f"  {label:9s} ", subsequent_indent=" " * 12))
             print()
     return 0 if all(r.get("passed", True) for r in rows) else 1
 
