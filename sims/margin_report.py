@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from sims import io as sio
+from sims.margin_sweep import ORTHONORMAL_TOL
 
 __all__ = ["make_figures_and_report", "aggregate", "crossovers", "check_summary", "REPORT_STEM"]
 
@@ -94,7 +95,7 @@ def crossovers(rows: list[dict], config: Any) -> list[dict]:
                 continue
             for q in config.ratio:
                 cur = [acc.get((S, code, q, lv)) for lv in lams]
-                if any(c is None for c in cur) or mu.get((S, code, q), (0.0,))[0] == 0.0:
+                if any(c is None for c in cur) or mu.get((S, code, q), (0.0,))[0] <= ORTHONORMAL_TOL:
                     continue  # not run, or orthonormal (mono up to a rotation: no crossing to find)
                 emp = float("nan")
                 if all(c is not None for c in mono):
@@ -179,7 +180,8 @@ def _margin_figure(rows: list[dict], config: Any, out: Path) -> tuple[list[Path]
     mu = aggregate(rows, ("sparsity", "code", "ratio"), "empirical",
                    lambda r: r.get("record") == "check" and r.get("check") == "welch")
     caption = ("Top: median matched-filter margin of covered samples (solid, mean +- 95% CI over "
-               f"{config.reps} replicates) and median of the per-sample bound (M3) (dotted, triangles); "
+               f"{config.reps} replicates; black dots across: mono's level) and median of the per-sample bound "
+               "(M3) (dotted, triangles); "
                "x on the zero line: the bound is <= 0 (vacuous) there. Bottom: coherence of the code and "
                "the Welch bound (M1).")
     fig, axes = _setup(config, 2, f"{config.display_name()}: matched-filter margin and coherence vs superposition "
@@ -207,6 +209,8 @@ def _margin_figure(rows: list[dict], config: Any, out: Path) -> tuple[list[Path]
             mus = [(r, mu[(S, code, r)][0]) for r in q if (S, code, r) in mu]
             axm.plot([p[0] for p in mus], [p[1] for p in mus], color=c, marker="o", ms=3, lw=1.2, label=code)
         ax.axhline(0.0, color="0.6", lw=0.6)
+        if (S, "mono", 1.0) in marg:  # mono exists at ratio 1 only: its level as a reference line
+            ax.axhline(marg[(S, "mono", 1.0)][0], color=_COLORS["mono"], lw=0.7, ls=(0, (1, 3)))
         ax.set_title(f"sparsity S = {S:g}", fontsize=8)
         ax.set_xlabel("superposition ratio n_rep / m", fontsize=7)
         ax.set_ylabel("margin (median over covered samples)", fontsize=7)
