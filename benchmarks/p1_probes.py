@@ -102,8 +102,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--sklearn-repeats", type=int, default=None, help="default: same as --repeats")
     args = ap.parse_args(argv)
-    if args.repeats < 1 or args.threads < 1 or args.seeds < 1 or args.n_train < N_CLASSES:
-        print("error: --repeats, --threads, --seeds must be >= 1 and --n-train >= 40", file=sys.stderr)
+    from sims.validation import Interval, check_number
+
+    try:
+        for name, lo in (("repeats", 1), ("threads", 1), ("seeds", 1), ("n_train", N_CLASSES), ("n_test", 1)):
+            check_number(f"--{name.replace('_', '-')}", getattr(args, name), Interval(lo, None), integer=True)
+        if args.sklearn_repeats is not None:
+            check_number("--sklearn-repeats", args.sklearn_repeats, Interval(1, None), integer=True)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     import sklearn.linear_model  # noqa: F401  (load its OpenMP runtime before limiting threads)
     from threadpoolctl import threadpool_info, threadpool_limits
