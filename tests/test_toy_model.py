@@ -190,7 +190,6 @@ def _cosines(W):
     return np.swapaxes(Wh, -1, -2) @ Wh
 
 
-@pytest.mark.slow
 def test_dense_features_keep_the_m_most_important_orthogonally():
     """S = 0, importance 0.9^i, n = 20, m = 5: the top-5 features on orthonormal axes, the rest dropped."""
     n, m, I = 20, 5, 4
@@ -210,7 +209,6 @@ def test_dense_features_keep_the_m_most_important_orthogonally():
     assert np.all(res.loss_history[-1] < 0.5 * res.loss_history[0])
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("n,m", [(4, 2), (6, 3)])
 def test_sparse_equal_importance_forms_antipodal_pairs(n, m):
     """S = 0.9, equal importance, n = 2m: all n features kept, in m antipodal pairs on orthogonal axes."""
@@ -233,7 +231,6 @@ def test_sparse_equal_importance_forms_antipodal_pairs(n, m):
     np.testing.assert_allclose(met["dimensionality"], 0.5, atol=0.03)   # each pair shares one dimension
 
 
-@pytest.mark.slow
 def test_high_sparsity_superposes_more_than_m_features():
     n, m, I = 20, 5, 4
     S = np.array([0.0, 0.0, 0.95, 0.95])
