@@ -15,6 +15,19 @@ common random numbers) and label noise eta; empirical margin quantiles, Fisher s
 and the bounds of theory.margins with tightness (empirical / bound) and the fraction of covered
 samples on which each holds. Cells (mono, q != 1) and (antipodal, q > 2) are empty by definition.
 Outputs: results.csv, manifest.json, figures (PNG + PDF) and a short PDF report (sims.margin_report).
+
+results.csv (tidy): code, ratio, sparsity, cell_seed, then per row rep, n_rep, mu (coherence) and
+record = "readout": readout (matched_filter | probe), noise (input | label), level (lam or eta),
+  n_train (probes), acc, covered (share of samples with y represented and active), margin_q01/q05/q50
+  (signed margins of covered samples, true minus best other score), and for the matched filter fisher
+  (pooled Fisher separation, bias-corrected), fisher_exact (its population value for this code, (M9)),
+  fisher_random ((M9) in expectation, random codes), acc_theory (exact (M7) or mean-field (M10));
+record = "check": check, kind (lower_bound | upper_bound | identity | approximation), stat, level,
+  value (theory), empirical, tightness (empirical / bound; bound / empirical for upper bounds; 1 = tight),
+  holds (share of covered samples for margin bounds; 0/1 one-sided 4-SE test for the error bounds),
+  informative (share of samples where the bound is non-vacuous), covered;
+record = "theory" (one per superposed cell): nu, lam_star, lam_lo, lam_hi, f_lo, f_hi, sign_at_zero
+  (the mean-field balance noise (M11) with its verified bracket).
 """
 from __future__ import annotations
 

@@ -291,6 +291,11 @@ def test_balance_noise_bracket_is_certified():
     assert f[0] * f[1] <= 0
     none = T.balance_noise(64, 16, 64, 0.8, 63 / 16)  # random codes never beat mono at S = 0.8
     assert none.sign_at_zero == 1 and math.isnan(none.lam_star)
+    # at lam*, the accuracy lost by dropping equals the accuracy lost to interference (n_rep = n)
+    d = T.dropping_loss(64, 16, 0.9, b.lam_star)
+    i = T.interference_loss(64, 64, 0.9, b.lam_star, 63 / 16)
+    assert d == pytest.approx(i, abs=1e-5)
+    assert float(T.dropping_loss(64, 16, 0.9)) == pytest.approx(float(T.drop_loss(64, 16, 0.9)))
 
 
 # ------------------------------------------------------------------------------------------ cache, claims, validation

@@ -15,8 +15,10 @@ What is here (equation numbers (M1)-(M11) of the derivation):
 * :func:`error_bounds` (M6): per-sample pairwise lower / union upper bounds on the error under noise.
 * :func:`argmax_moments` (M8), :func:`fisher_separation_code` (exact pooled Fisher separation of a given
   code), :func:`expected_fisher_separation` (M9, random codes in expectation, and mono).
-* :func:`orthogonal_accuracy` (M7, exact quadrature), :func:`drop_loss`, :func:`meanfield_accuracy`
-  (M10, an approximation), :func:`balance_noise` (M11, certified root of the mean-field model).
+* :func:`orthogonal_accuracy` (M7, exact quadrature), :func:`drop_loss` / :func:`dropping_loss` (the
+  accuracy mono loses by dropping n - m features), :func:`meanfield_accuracy` and
+  :func:`interference_loss` (M10, an approximation: the accuracy a superposed code loses to
+  interference), :func:`balance_noise` (M11: where the two losses balance, a certified root of the model).
 * ``MARGIN_CLAIMS``: the claims of this module, each with a numeric ``check(rng)``.
 
 The numbers come from the generated module ``theory._cache.margins_generated``; this file never imports
@@ -64,6 +66,8 @@ __all__ = [
     "orthogonal_accuracy",
     "meanfield_accuracy",
     "interference_nu",
+    "dropping_loss",
+    "interference_loss",
     "balance_noise",
     "Balance",
     "crossing_simulated",
@@ -540,6 +544,24 @@ def meanfield_accuracy(n: int, n_rep: int, sparsity: float, lam: Any, nu: float)
     ex2 = float(argmax_moments(max(n, 2), sparsity)["ex2_other"])
     sd = np.sqrt(lam**2 * (1.0 + nu) + nu * ex2)
     return orthogonal_accuracy(n, r, sparsity, sd)
+
+
+def dropping_loss(n: int, m: int, sparsity: float, lam: Any = 0.0) -> np.ndarray:
+    """(M7) Accuracy lost by dropping ``n - m`` features: ``A(n, n, S, lam) - A(n, m, S, lam)`` (mono vs
+    all ``n`` features on orthogonal axes, both under input noise ``lam``; exact quadrature). At
+    ``lam = 0`` it is :func:`drop_loss`."""
+    n = _count("n", n)
+    m = check_number("m", m, Interval(1, n), integer=True)
+    return orthogonal_accuracy(n, n, sparsity, lam) - orthogonal_accuracy(n, m, sparsity, lam)
+
+
+def interference_loss(n: int, n_rep: int, sparsity: float, lam: Any, nu: float) -> np.ndarray:
+    """(M10) Accuracy lost to interference by a superposed code representing ``n_rep`` features:
+    ``A(n, n_rep, S, lam) - A_sup(lam)`` (mean-field approximation). For ``n_rep = n`` mono and the
+    superposed code balance (M11) where this equals :func:`dropping_loss`."""
+    n = _count("n", n)
+    r = check_number("n_rep", n_rep, Interval(1, n), integer=True)
+    return orthogonal_accuracy(n, r, sparsity, lam) - meanfield_accuracy(n, r, sparsity, lam, nu)
 
 
 @dataclass(frozen=True)
