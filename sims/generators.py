@@ -261,7 +261,9 @@ def sample_features(
     amp_d = B.asarray(amp, xp, dtype=dt)
     t_d = B.asarray(thresh, xp, dtype=xp.float64)
     zero = xp.zeros((), dtype=dt)
-    return xp.where(u_d >= t_d, amp_d, zero)  # (N, n) or (I, N, n)
+    # amp * 1[u >= t] (+ 0 turns the -0.0 of negative amplitudes into +0.0); a multiply by the mask
+    # is several times faster than xp.where on numpy and gives identical values
+    return amp_d * xp.astype(u_d >= t_d, dt) + zero  # (N, n) or (I, N, n)
 
 
 def make_labels(
