@@ -6,7 +6,10 @@ ratio q represents the first ``n_rep = q m`` features (unit columns) and drops t
 
 * mono: features 0..m-1 on the axes (q = 1 only: n_rep = m by definition);
 * random: i.i.d. uniform unit columns; frame: a low-coherence frame (alternating projection, fixed
-  --code-seed, shared by all cells); antipodal (q <= 2): n_rep - m pairs +-e_k, the rest alone on axes.
+  --code-seed, shared by all cells); antipodal (q <= 2): n_rep - m pairs +-e_k, the rest alone on axes;
+* trained (opt in: --code ...,trained): a toy model of superposition (sims.toy_model, ReLU output,
+  Adam) trained on the first q m features at the cell's sparsity; the features it represents (column
+  norm > 0.5) are normalised and kept (n_rep <= q m is what it learned), the rest are dropped.
 
 Per cell (code x ratio x sparsity) and replicate: the matched filter ``s = W^T h`` (argmax over the
 represented features) and least-squares probes trained on h (batched over label-noise levels, one
@@ -45,10 +48,12 @@ from sims import cli
 from sims.runner import SweepConfig
 from sims.validation import NONNEG, UNIT, UNIT_OPEN_RIGHT, Interval, check_number, check_values
 
-__all__ = ["MarginConfig", "CODES", "QUANTILES", "n_rep_of", "cell_is_valid", "build_code", "cell_fn",
+__all__ = ["MarginConfig", "CODES", "DEFAULT_CODES", "QUANTILES", "n_rep_of", "cell_is_valid", "build_code", "cell_fn",
            "build_parser", "make_config", "main"]
 
-CODES = ("mono", "random", "antipodal", "frame")
+CODES = ("mono", "random", "antipodal", "frame", "trained")
+#: the codes of the default grid ("trained" trains toy models: opt in with --code)
+DEFAULT_CODES = ("mono", "random", "antipodal", "frame")
 #: margin quantiles reported per cell (fixed: part of the meaning of the columns)
 QUANTILES = (0.01, 0.05, 0.5)
 _QNAMES = tuple(f"q{int(round(100 * q)):02d}" for q in QUANTILES)
@@ -65,7 +70,7 @@ class MarginConfig(SweepConfig):
     version: ClassVar[str] = "1"
     seed_axes: ClassVar[tuple[str, ...]] = ("sparsity",)  # common random numbers across codes and ratios
 
-    code: tuple[Literal["mono", "random", "antipodal", "frame"], ...] = CODES
+    code: tuple[Literal["mono", "random", "antipodal", "frame", "trained"], ...] = DEFAULT_CODES
     ratio: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 4.0)
     sparsity: tuple[float, ...] = (0.8, 0.9, 0.97)
     input_noise: tuple[float, ...] = field(default=(0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5), metadata={"axis": False})
@@ -78,6 +83,9 @@ class MarginConfig(SweepConfig):
     amplitude: tuple[float, float] = (0.0, 1.0)
     frame_iter: int = 300
     code_seed: int = 0
+    toy_steps: int = 2000
+    toy_batch: int = 256
+    toy_lr: float = 0.01
 
     def validate(self) -> None:
         check_values("sparsity", self.sparsity, UNIT_OPEN_RIGHT)
@@ -105,6 +113,9 @@ class MarginConfig(SweepConfig):
             raise ValueError(f"amplitude == {self.amplitude!r}, must be (lo, hi) with 0 <= lo < hi")
         check_number("frame_iter", self.frame_iter, Interval(1, 100_000, "[]"), integer=True)
         check_number("code_seed", self.code_seed, NONNEG, integer=True)
+        check_number("toy_steps", self.toy_steps, Interval(1, 1_000_000, "[]"), integer=True)
+        check_number("toy_batch", self.toy_batch, Interval(1, 1_000_000, "[]"), integer=True)
+        check_number("toy_lr", self.toy_lr, Interval(0.0, 10.0, "(]"))
         if not any(cell_is_valid(c, n_rep_of(q, m), m) for c in self.code for q in self.ratio):
             raise ValueError(
                 f"code == {self.code!r} with ratio == {self.ratio!r} has no valid cell: mono needs ratio 1, "
@@ -133,8 +144,15 @@ def cell_is_valid(code: str, n_rep: int, m: int) -> bool:
     return True
 
 
-def build_code(code: str, n: int, m: int, n_rep: int, seed: Any, *, frame_iter: int = 300) -> np.ndarray:
-    """``W`` ``(m, n)``: the family's code for the first ``n_rep`` features, zero columns after."""
+def build_code(code: str, n: int, m: int, n_rep: int, seed: Any, *, frame_iter: int = 300,
+               sparsity: float = 0.9, amplitude: tuple[float, float] = (0.0, 1.0),
+               toy: tuple[int, int, float] = (2000, 256, 0.01)) -> np.ndarray:
+    """``W`` ``(m, n)``: the family's code for the first ``n_rep`` features, zero columns after.
+
+    ``"trained"``: a toy model of superposition (``sims.toy_model``: ReLU output, Adam, ``toy`` = (steps,
+    batch, lr)) trained on the first ``n_rep`` features at ``sparsity`` / ``amplitude``; the columns it
+    represents (norm > 0.5) are normalised and moved to the front (the features are exchangeable), the
+    others are zero: the code then represents ``n_eff <= n_rep`` features (its nonzero columns)."""
     from sims.codes import make_code
 
     if not cell_is_valid(code, n_rep, m):
@@ -150,9 +168,35 @@ def build_code(code: str, n: int, m: int, n_rep: int, seed: Any, *, frame_iter: 
             W[axis, j] = 1.0
     elif code == "random":
         W[:, :n_rep] = B.to_numpy(make_code("random", n_rep, m, seed))
-    else:
+    elif code == "frame":
         W[:, :n_rep] = B.to_numpy(make_code("frame", n_rep, m, seed, n_iter=frame_iter))
+    else:
+        Wt = _trained(n_rep, m, float(sparsity), tuple(float(a) for a in amplitude), int(B.stable_key(
+            (tuple(B.seed_sequence(seed).spawn_key), int(B.seed_sequence(seed).entropy)))), *toy)
+        W[:, : Wt.shape[1]] = Wt
     return W
+
+
+@functools.lru_cache(maxsize=32)
+def _trained(n_rep: int, m: int, S: float, amplitude: tuple, seed: int, steps: int, batch: int,
+             lr: float) -> np.ndarray:
+    """Represented, normalised columns ``(m, n_eff)`` of a toy model trained on ``n_rep`` features."""
+    from sims.generators import FeatureSpec
+    from sims.toy_model import SyntheticBatches, ToyModelConfig, train_toy_model
+
+    cfg = ToyModelConfig(n_features=n_rep, n_hidden=m, steps=steps, lr=lr, seed=seed, dtype="float64",
+                         log_every=steps)
+    spec = FeatureSpec(n_rep, sparsity=S, amplitude=amplitude)
+    res = train_toy_model(cfg, SyntheticBatches(spec, None, batch, seed, steps=steps), threads=1)
+    Wt = np.asarray(B.to_numpy(res.W))[0]  # (m, n_rep)
+    norms = np.linalg.norm(Wt, axis=0)
+    keep = norms > 0.5
+    return Wt[:, keep] / norms[keep]
+
+
+def represented_count(W: np.ndarray) -> int:
+    """Number of nonzero (represented) columns; they come first in every code built here."""
+    return int(np.sum(np.linalg.norm(W, axis=0) > 0))
 
 
 # ------------------------------------------------------------------------------------------------ the cell
@@ -248,7 +292,20 @@ def _data(seed: int, rep: int, n: int, S: float, lo: float, hi: float, n_test: i
     return out
 
 
-def _one_rep(cell: dict, seed: int, rep: int, n_rep: int) -> list[dict]:
+def _cell_code(cell: dict, seed: int, rep: int, n_rep: int) -> np.ndarray:
+    """The code of a cell's replicate: random codes are redrawn per replicate (seeded by the cell);
+    frames and trained toy models are built once from ``code_seed`` (only the data vary)."""
+    code, m = cell["code"], cell["m"]
+    if code in ("frame", "trained"):
+        code_seed = B.seed_sequence(cell["code_seed"], code, n_rep, m)
+    else:
+        code_seed = B.seed_sequence(seed, "code", code, n_rep, rep)
+    return build_code(code, cell["n_features"], m, n_rep, code_seed, frame_iter=cell["frame_iter"],
+                      sparsity=cell["sparsity"], amplitude=tuple(cell["amplitude"]),
+                      toy=(cell.get("toy_steps", 2000), cell.get("toy_batch", 256), cell.get("toy_lr", 0.01)))
+
+
+def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
     from sims.generators import flip_labels
     from sims.probes import fit_linear
     from theory import margins as T
@@ -262,11 +319,7 @@ def _one_rep(cell: dict, seed: int, rep: int, n_rep: int) -> list[dict]:
     theory_ok = lo == 0.0  # the accuracy / Fisher theory is for amplitude U(0, hi)
 
     # ---- code ------------------------------------------------------------------------------------
-    if code == "frame":
-        code_seed = B.seed_sequence(cell["code_seed"], "frame", n_rep, m)
-    else:
-        code_seed = B.seed_sequence(seed, "code", code, n_rep, rep)
-    W = build_code(code, n, m, n_rep, code_seed, frame_iter=cell["frame_iter"])  # (m, n)
+    n_rep = represented_count(W)  # = round(ratio * m), except for trained codes (what the model kept)
     G = W.T @ W  # (n, n)
     mu = T.coherence(W, n_rep)
     welch = float(T.welch_bound(n_rep, m))
@@ -320,7 +373,7 @@ def _one_rep(cell: dict, seed: int, rep: int, n_rep: int) -> list[dict]:
     fisher = _pooled_fisher(S0, E, y, lams)
     if theory_ok:
         fisher_th = T.fisher_separation_code(G, n_rep, S, lams, amplitude_max=hi)
-        if code == "mono" or (code in ("frame", "antipodal") and n_rep == m):  # orthonormal: exact (M7)
+        if nu <= ORTHONORMAL_TOL:  # G = I on the represented features (mono up to a rotation): exact (M7)
             acc_th = T.orthogonal_accuracy(n, n_rep, S, lams / hi)
         else:
             acc_th = T.meanfield_accuracy(n, n_rep, S, lams / hi, nu)
@@ -351,7 +404,7 @@ def _one_rep(cell: dict, seed: int, rep: int, n_rep: int) -> list[dict]:
                                               holds=float(e_emp >= l_ - 4 * se_l),
                                               informative=float(np.mean(low[j] > 0)), covered=cov_frac)})
     if theory_ok:
-        exact = code == "mono" or (code in ("frame", "antipodal") and n_rep == m)
+        exact = nu <= ORTHONORMAL_TOL
         for j, lv in enumerate(lams):
             rows.append({**base, **_bound_row("acc_theory", "mean", float(acc_th[j]), float(acc[j]),
                                               level=float(lv), kind="identity" if exact else "approximation")})
@@ -411,16 +464,18 @@ def _cell(cell: dict, seed: int, n_rep: int) -> list[dict]:
 
     rows: list[dict] = []
     for rep in range(cell["reps"]):
-        rows += _one_rep(cell, seed, rep, n_rep)
+        W = _cell_code(cell, seed, rep, n_rep)
+        if represented_count(W) < 2:  # a trained model that kept fewer than two features: no margins
+            return []
+        rows += _one_rep(cell, seed, rep, W)
     lo, hi = cell["amplitude"]
     if cell["code"] != "mono" and lo == 0.0:
         # (M11) balance noise of this code vs mono (mean-field; random codes: nu in expectation)
         n, m = cell["n_features"], cell["m"]
         if cell["code"] == "random":
             nu = (n_rep - 1) / m  # in expectation over random codes
-        else:  # frame and antipodal codes do not depend on the replicate
-            W = build_code(cell["code"], n, m, n_rep, B.seed_sequence(cell["code_seed"], "frame", n_rep, m),
-                           frame_iter=cell["frame_iter"])
+        else:  # frame, antipodal and trained codes do not depend on the replicate: the last W
+            n_rep = represented_count(W)
             nu = T.interference_nu(W.T @ W, n_rep)
         if nu <= ORTHONORMAL_TOL:  # orthonormal (frame / antipodal at ratio 1): the same accuracy as mono
             return rows
@@ -446,7 +501,8 @@ def build_parser() -> cli.ArgumentParser:
                            epilog=__doc__.split("\n\n", 1)[1], formatter_class=_Formatter)
     g = p.add_argument_group("grid (cells)")
     g.add_argument("--code", type=cli.strings, default=None,
-                   help=f"grid axis: codes, comma-separated among {', '.join(CODES)} (default: {','.join(d.code)})")
+                   help=f"grid axis: codes, comma-separated among {', '.join(CODES)} (default: {','.join(d.code)}; "
+                        "'trained' trains a toy model per ratio and sparsity: about 0.5 s each)")
     g.add_argument("--ratio", type=cli.floats, default=None,
                    help="grid axis: superposition ratios n_rep/m in [1, n_features/m], ratio*m an integer "
                         f"(default: {','.join(f'{v:g}' for v in d.ratio)})")
@@ -468,7 +524,14 @@ def build_parser() -> cli.ArgumentParser:
     f.add_argument("--amplitude", type=cli.floats, default=None,
                    help=f"LO,HI: active features are Uniform(LO, HI), 0 <= LO < HI (theory columns need LO = 0) (default: {d.amplitude[0]:g},{d.amplitude[1]:g})")
     f.add_argument("--frame-iter", type=int, default=None, help=f"alternating-projection steps of the frame codes, in [1, 100000] (default: {d.frame_iter})")
-    f.add_argument("--code-seed", type=int, default=None, help=f"seed of the frame codes (shared by all cells) (default: {d.code_seed})")
+    f.add_argument("--code-seed", type=int, default=None,
+                   help=f"seed of the frame and trained codes (shared by all cells) (default: {d.code_seed})")
+    f.add_argument("--toy-steps", type=int, default=None,
+                   help=f"trained codes: Adam steps of the toy model, in [1, 1e6] (default: {d.toy_steps})")
+    f.add_argument("--toy-batch", type=int, default=None,
+                   help=f"trained codes: batch size of the toy model, in [1, 1e6] (default: {d.toy_batch})")
+    f.add_argument("--toy-lr", type=float, default=None,
+                   help=f"trained codes: Adam learning rate, in (0, 10] (default: {d.toy_lr:g})")
     cli.add_run_arguments(p, quick_help="a tiny grid for CI (seconds): codes mono,random,frame, ratios 1,2, n=24, m=8")
     return p
 

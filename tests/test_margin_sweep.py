@@ -139,11 +139,14 @@ def test_captions_from_config_and_workers_equal_serial(tmp_path):
 
 # ------------------------------------------------------------------------------------------ units
 @pytest.mark.parametrize("code,n_rep", [("mono", 6), ("random", 12), ("antipodal", 9), ("antipodal", 12),
-                                        ("frame", 18)])
+                                        ("frame", 18), ("trained", 12)])
 def test_build_code(code, n_rep):
     n, m = 20, 6
-    W = MS.build_code(code, n, m, n_rep, 3, frame_iter=50)
+    W = MS.build_code(code, n, m, n_rep, 3, frame_iter=50, sparsity=0.9, toy=(300, 128, 0.02))
     norms = np.linalg.norm(W, axis=0)
+    if code == "trained":  # what the toy model represents: unit columns first, at most n_rep of them
+        n_rep = MS.represented_count(W)
+        assert 2 <= n_rep <= 12
     assert np.allclose(norms[:n_rep], 1.0) and np.all(norms[n_rep:] == 0)
     mu = T.coherence(W, n_rep)
     assert mu >= float(T.welch_bound(n_rep, m)) - 1e-12
@@ -153,6 +156,16 @@ def test_build_code(code, n_rep):
         assert np.all(np.abs(W).sum(axis=1) >= 1)  # every neuron used
         assert np.allclose(W[:, 0], -W[:, 1]) and mu == (1.0 if n_rep > m else 0.0)
         assert np.allclose(T.readout_noise_variance(W, 1.0)[: 2 * (n_rep - m)], 2.0)
+
+
+def test_trained_code_end_to_end(tmp_path):
+    out = tmp_path / "trained"
+    assert MS.main(["--quick", "--code", "mono,trained", "--toy-steps", "300", "--out", str(out), "--quiet"]) == 0
+    df = pd.read_csv(out / "results.csv")
+    tr = df[(df.code == "trained") & (df.record == "readout")]
+    assert len(tr) and (tr.n_rep <= tr.ratio * MS.MarginConfig.quick().m).all()
+    ch = df[(df.record == "check") & df.kind.isin(["lower_bound", "upper_bound"])]
+    assert (ch.holds == 1.0).all()
 
 
 def test_invalid_cells_are_empty_and_codes_refused():
