@@ -196,8 +196,12 @@ def save_figure(
     *,
     formats: Sequence[str] = ("png", "pdf"),
     dpi: int = 150,
+    tight: bool = True,
 ) -> list[Path]:
     """Save ``fig`` as ``<stem>.png`` and ``<stem>.pdf`` (by default), each atomically.
+
+    ``tight=False`` skips matplotlib's ``bbox_inches="tight"`` pass (an extra layout per save) for figures
+    whose layout is already fixed.
 
     Metadata that would change from run to run (creation date, software version) is left out, so the
     same figure gives the same PDF bytes.
@@ -211,7 +215,7 @@ def save_figure(
         elif fmt == "png":
             meta = {"Software": None}
         buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta, bbox_inches="tight")
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta, bbox_inches="tight" if tight else None)
         paths.append(atomic_write_bytes(stem.with_name(f"{stem.name}.{fmt}"), buf.getvalue()))
     return paths
 

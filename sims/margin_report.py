@@ -159,16 +159,8 @@ def _setup(config: Any, nrows: int, title: str, caption: str, *, height: float =
 
 
 def _save(fig: Any, out: Path, config: Any, what: str) -> list[Path]:
-    """PNG + PDF of a figure laid out by :func:`_setup`, written atomically without run-dependent
-    metadata (as ``sims.io.save_figure``, minus its ``bbox_inches="tight"`` pass, which the fixed layout
-    does not need)."""
-    paths = []
-    stem = out / config.figure_stem(what)
-    for fmt, meta in (("png", {"Software": None}), ("pdf", {"CreationDate": None, "Creator": None, "Producer": None})):
-        buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, dpi=150, metadata=meta)
-        paths.append(sio.atomic_write_bytes(stem.with_name(f"{stem.name}.{fmt}"), buf.getvalue()))
-    return paths
+    """PNG + PDF of a figure laid out by :func:`_setup` (fixed layout: no tight-bbox pass)."""
+    return sio.save_figure(fig, out / config.figure_stem(what), tight=False)
 
 
 def _margin_figure(rows: list[dict], config: Any, out: Path) -> tuple[list[Path], Any]:

@@ -1,4 +1,5 @@
-"""``python -m theory.derive [--check]``: re-derive the two-feature model and (re)write theory/_cache/.
+"""``python -m theory.derive [--check]``: re-derive the two-feature model (and, after it, the n-feature
+margins of ``theory.derive.margins``) and (re)write theory/_cache/.
 
 With ``--check`` nothing is written; the exit status is 1 when the shipped cache differs from a fresh
 derivation (``tests/test_theory_cache.py`` does the same in-process).
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     stale = stale_files(texts)
     if args.check:
         print(f"derived in {dt:.1f} s; " + (f"STALE: {', '.join(stale)}" if stale else "cache is fresh"))
-        return 1 if stale else 0
+        return max(1 if stale else 0, _margins(True))
     CACHE.mkdir(exist_ok=True)
     for name, text in texts.items():
         tmp = CACHE / (name + ".tmp")
@@ -50,7 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     if not init.exists():
         init.write_text('"""Generated cache of the exact two-feature theory (see theory/derive)."""\n')
     print(f"derived in {dt:.1f} s; wrote {', '.join(FILES)} to {CACHE}")
-    return 0
+    return _margins(args.check)
+
+
+def _margins(check: bool) -> int:
+    from theory.derive import margins
+
+    return margins.main(["--check"] if check else [])
 
 
 if __name__ == "__main__":
