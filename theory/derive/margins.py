@@ -72,16 +72,13 @@ theory/_cache/margins_generated.py (``--check``: compare, write nothing). Every 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import time
-from pathlib import Path
 
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-CACHE = Path(__file__).resolve().parent.parent / "_cache"
+from theory.derive.cachefiles import CACHE, run, stale_files  # noqa: E402,F401  (stale_files re-exported)
 FILES = ("margins.json", "margins_generated.py")
 
 # symbols (all real; n, r, m, k counts)
@@ -438,30 +435,9 @@ def fresh() -> dict[str, str]:
     return {"margins.json": js, "margins_generated.py": py}
 
 
-def stale_files(texts: dict[str, str]) -> list[str]:
-    return [name for name, text in texts.items()
-            if not (CACHE / name).exists() or (CACHE / name).read_text(encoding="utf-8") != text]
-
-
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m theory.derive.margins", description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true", help="compare with the shipped cache, write nothing")
-    args = ap.parse_args(argv)
-    t0 = time.perf_counter()
-    texts = fresh()
-    dt = time.perf_counter() - t0
-    stale = stale_files(texts)
-    if args.check:
-        print(f"derived in {dt:.1f} s ({len(CHECKED)} identities); "
-              + (f"STALE: {', '.join(stale)}" if stale else "cache is fresh"))
-        return 1 if stale else 0
-    CACHE.mkdir(exist_ok=True)
-    for name, text in texts.items():
-        tmp = CACHE / (name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(CACHE / name)
-    print(f"derived in {dt:.1f} s ({len(CHECKED)} identities); wrote {', '.join(FILES)} to {CACHE}")
-    return 0
+    return run("python -m theory.derive.margins", __doc__.splitlines()[0], fresh, argv,
+               detail=lambda: f" ({len(CHECKED)} identities)")
 
 
 if __name__ == "__main__":
