@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from sims.generators import few_shot_indices as _engine_few_shot
 from sims.backend import rng
 from sims.validation import Interval, check_array, check_number, check_seed
 
@@ -187,7 +188,7 @@ def digits(test_fraction: float = 0.3, seed: int = 0) -> Dataset:
 
 
 def few_shot_indices(y: Any, k: int | None, seed: int, *, n_classes: int | None = None) -> np.ndarray:
-    """Indices of ``k`` samples per class (sorted), drawn with ``sims.backend.rng(seed, "few_shot", c)``.
+    """Indices of ``k`` samples per class (sorted): ``sims.generators.few_shot_indices`` on numpy labels.
 
     ``k=None`` keeps every sample. Raises ValueError naming ``k`` when a class has fewer than ``k``
     samples (or is absent), instead of silently returning an unbalanced subset.
@@ -197,17 +198,8 @@ def few_shot_indices(y: Any, k: int | None, seed: int, *, n_classes: int | None 
     if n_classes is None:
         n_classes = int(y_arr.max()) + 1 if y_arr.size else 0
     n_classes = check_number("n_classes", n_classes, Interval(2, None, "[)"), integer=True)
-    if y_arr.size and (y_arr.min() < 0 or y_arr.max() >= n_classes):
-        raise ValueError(f"y contains {int(y_arr.max())}, must be in [0, {n_classes - 1}]")
     if k is None:
+        if y_arr.size and (y_arr.min() < 0 or y_arr.max() >= n_classes):
+            raise ValueError(f"y contains {int(y_arr.max())}, must be in [0, {n_classes - 1}]")
         return np.arange(y_arr.shape[0])
-    k = check_number("k", k, Interval(1, None, "[)"), integer=True)
-    counts = np.bincount(y_arr, minlength=n_classes)
-    if counts.min() < k:
-        c = int(np.argmin(counts))
-        raise ValueError(f"k == {k}, must be <= {int(counts.min())} (class {c} has only {int(counts[c])} samples)")
-    out = []
-    for c in range(n_classes):
-        members = np.flatnonzero(y_arr == c)
-        out.append(members[rng(seed, "few_shot", c).permutation(members.shape[0])[:k]])
-    return np.sort(np.concatenate(out))
+    return np.asarray(_engine_few_shot(y_arr, k, seed, n_classes=n_classes))

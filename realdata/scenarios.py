@@ -42,15 +42,15 @@ from realdata.encoders import (
     train_sae,
 )
 from realdata.monosemanticity import class_geometry, monosemanticity_report
+from sims.generators import flip_labels
 from sims.backend import rng
 from sims.probes import fit_linear
-from sims.validation import NONNEG, UNIT, Interval, check_number, check_option, check_values
+from sims.validation import NONNEG, UNIT, check_number, check_option, check_values
 
 __all__ = [
     "REPRESENTATIONS",
     "NOISE_SCENARIOS",
     "SHIFT_SCENARIOS",
-    "symmetric_label_noise",
     "train_representations",
     "LinearReadout",
     "fit_readout",
@@ -83,16 +83,6 @@ def _row(rep: str, scenario: str, level: float, metric: str, value: float) -> di
 
 
 # --------------------------------------------------------------------------- corruption helpers
-def symmetric_label_noise(y: np.ndarray, n_classes: int, rate: float, gen: np.random.Generator) -> np.ndarray:
-    """Each label is replaced, with probability ``rate``, by a uniformly chosen OTHER class."""
-    rate = check_number("rate", rate, UNIT)
-    n_classes = check_number("n_classes", n_classes, Interval(2, None, "[)"), integer=True)
-    y = np.asarray(y, dtype=np.int64)
-    flip = gen.random(y.shape[0]) < rate
-    offset = gen.integers(1, n_classes, size=y.shape[0])  # 1..C-1: never the true class
-    return np.where(flip, (y + offset) % n_classes, y)
-
-
 # --------------------------------------------------------------------------- probe
 class LinearReadout:
     """Ridge probe on globally rescaled features (see module docstring); ``predict(H) -> (..., n)``."""
@@ -157,7 +147,8 @@ def label_noise_rows(
 ) -> list[dict]:
     rates = check_values("label_noise", rates, UNIT)
     C = data.n_classes
-    Y = np.stack([symmetric_label_noise(data.y_train, C, float(r), rng(seed, "label_noise", float(r))) for r in rates])
+    # (L, n): symmetric noise over the OTHER classes; flipped sets are nested in the rate (common random numbers)
+    Y = np.asarray(flip_labels(data.y_train, C, np.asarray(rates)[:, None], seed, kind="symmetric"))
     rows = []
     for name, Htr in feats_tr.items():
         readout = fit_readout(Htr, Y, C, ridge)  # one factorization, L = len(rates) label sets

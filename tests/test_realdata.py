@@ -128,7 +128,7 @@ def test_few_shot_indices_balanced_deterministic_and_errors():
     assert np.bincount(y[idx]).tolist() == [4, 4, 4]
     np.testing.assert_array_equal(idx, few_shot_indices(y, 4, seed=0))
     assert few_shot_indices(y, None, seed=0).shape == (15,)
-    with pytest.raises(ValueError, match=r"k == 5, must be <= 4 \(class 0 has only 4 samples\)"):
+    with pytest.raises(ValueError, match=r"k == 5, must be <= the smallest class size 4 \(class 0\)"):
         few_shot_indices(y, 5, seed=0)
     with pytest.raises(ValueError, match=r"k == 0, must be in \[1, inf\)"):
         few_shot_indices(y, 0, seed=0)

@@ -19,30 +19,13 @@ pytest.importorskip("sklearn")
 
 from realdata import summary  # noqa: E402
 from realdata.run import RealDataConfig, main  # noqa: E402
-from realdata.scenarios import fit_readout, symmetric_label_noise  # noqa: E402
-from sims.backend import rng  # noqa: E402
+from realdata.scenarios import fit_readout  # noqa: E402
 from sims.io import read_csv  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 # --------------------------------------------------------------------------- scenario pieces
-def test_symmetric_label_noise_rates_and_targets():
-    y = np.repeat(np.arange(5), 4000)
-    assert np.array_equal(symmetric_label_noise(y, 5, 0.0, rng(0)), y)
-    all_flipped = symmetric_label_noise(y, 5, 1.0, rng(0))
-    assert not np.any(all_flipped == y)
-    noisy = symmetric_label_noise(y, 5, 0.3, rng(1))
-    n = y.size
-    assert abs(np.mean(noisy != y) - 0.3) < 6 * math.sqrt(0.3 * 0.7 / n)
-    # a flipped label is uniform over the 4 OTHER classes
-    moved = noisy[(y == 0) & (noisy != 0)]
-    share = np.bincount(moved, minlength=5)[1:] / moved.size
-    assert np.all(np.abs(share - 0.25) < 6 * math.sqrt(0.25 * 0.75 / moved.size))
-    with pytest.raises(ValueError, match=r"rate == 1.5, must be in \[0, 1\]"):
-        symmetric_label_noise(y, 5, 1.5, rng(0))
-
-
 def test_readout_is_invariant_to_global_scale_and_shift(host_rng):
     H = host_rng.normal(size=(200, 6)) + np.repeat(np.eye(4, 6) * 3, 50, axis=0)
     y = np.repeat(np.arange(4), 50)
