@@ -26,7 +26,6 @@ Rows are tidy and long: ``{representation, scenario, level, metric, value}``.
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -119,7 +118,8 @@ def train_representations(
     representations: Sequence[str] = ("cl", "ncl", "sae"),
 ) -> tuple[dict[str, Any], list[dict]]:
     """Train the requested representations; returns ``{name: image -> feature module}`` and rows with
-    training seconds and final loss. ``sae`` trains (or reuses) the CL encoder first."""
+    final training loss (wall times stay out of results so that results.csv is identical on every run and
+    executor; the run's manifest records its wall time). ``sae`` trains (or reuses) the CL encoder first."""
     for r in representations:
         check_option("representations", r, REPRESENTATIONS)
     models: dict[str, Any] = {}
@@ -131,12 +131,12 @@ def train_representations(
         y = data.y_train if name in ("ce", "nce") else None
         model, log = train_encoder(data.X_train, cfg, seed, y=y, n_classes=data.n_classes)
         models[name] = model
-        rows += [_row(name, "training", 0, "seconds", log.seconds), _row(name, "training", 0, "final_loss", log.losses[-1])]
+        rows.append(_row(name, "training", 0, "final_loss", log.losses[-1]))
     if "sae" in representations:
         H = encode(models["cl"], data.X_train)
         sae, log = train_sae(H, sae_cfg, seed)
         models["sae"] = SAEEncoder(models["cl"], sae)
-        rows += [_row("sae", "training", 0, "seconds", log.seconds), _row("sae", "training", 0, "final_loss", log.losses[-1])]
+        rows.append(_row("sae", "training", 0, "final_loss", log.losses[-1]))
     return {r: models[r] for r in representations}, [r for r in rows if r["representation"] in representations]
 
 
@@ -233,7 +233,6 @@ def run_replicate(
     ridge: float = 1e-2,
 ) -> list[dict]:
     """Train the representations on ``data`` and run every scenario; returns the tidy rows."""
-    t0 = time.perf_counter()
     if shifts is None:
         shifts = {"rotation": (0.0, 15.0, 30.0, 45.0), "inversion": (0.0, 0.25, 1.0),
                   "blur": (0.0, 0.5, 1.0), "translation": (0.0, 1.0, 2.0)}
@@ -250,5 +249,4 @@ def run_replicate(
     rows += few_shot_rows(feats_tr, feats_te, data, few_shot, seed, ridge)
     rows += input_noise_rows(models, readouts, data, input_noise, seed)
     rows += shift_rows(models, readouts, data, shifts)
-    rows.append(_row("all", "timing", 0, "replicate_seconds", time.perf_counter() - t0))
     return rows

@@ -212,11 +212,11 @@ def markdown_report(rows: Sequence[Mapping[str, Any]], caption: str = "") -> str
                  ("monosemanticity", "sparsity", "sparsity"), ("monosemanticity", "dead_dims", "dead dims"),
                  ("monosemanticity", "dim", "dim"),
                  ("geometry", "fisher_ratio", "Fisher J"), ("geometry", "separation_min", "min separation"),
-                 ("geometry", "coherence", "coherence"), ("training", "seconds", "train s")]
+                 ("geometry", "coherence", "coherence")]
     lines += ["| representation | " + " | ".join(k[2] for k in mono_keys) + " |",
               "|---" * (len(mono_keys) + 1) + "|"]
     for r in reps:
-        cells = [_pm(agg[(r, sc, 0.0, m)], 1 if m in ("seconds", "dead_dims", "dim") else 3) if (r, sc, 0.0, m) in agg else "–"
+        cells = [_pm(agg[(r, sc, 0.0, m)], 1 if m in ("dead_dims", "dim") else 3) if (r, sc, 0.0, m) in agg else "–"
                  for sc, m, _ in mono_keys]
         lines.append(f"| {r.upper()} | " + " | ".join(cells) + " |")
     chance = [a["mean"] for k, a in agg.items() if k[3] == "consistency_chance"]
