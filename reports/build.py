@@ -1,0 +1,178 @@
+"""Build the report PDF: every claim of the paper beside the toolkit's verdict and its evidence.
+
+``python -m reports.build`` collects the newest complete results of the main sweep
+(``python -m sims.margin_sweep``), the real-data bridge (``python -m realdata.run``) and - when the module
+is part of the checkout - the toy-model robustness sweep, from ``runs/`` (see ``reports.inputs`` for the
+order of search; a source with no results gets its ``--quick`` run made now, into
+``<out>/runs/<source>/``), runs the claims' numeric checks once (cached in ``<out>/runs/theory/``), and
+writes ``<out>/report.pdf`` with the figures as PNG (``<out>/figures/``) and the tables it computed
+(``<out>/tables/``). Default ``<out>``: ``reports/out`` (git-ignored).
+
+Sections: provenance; claims and verdicts; key formulas; main sweep; toy models and phase diagram; real
+data; benchmarks (``benchmarks/results/*.json``); limitations (the registry's 'fails' / 'holds only when'
+verdicts and ``reports/limitations.md``). The same inputs give the same bytes (fixed PDF metadata, no
+dates of the build in it). A missing, truncated or foreign input stops the build with one line naming the
+file (exit status 2) before anything is written; the PDF is written last, atomically.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from sims import cli
+from sims import io as sio
+
+__all__ = ["build", "build_parser", "main", "DEFAULT_OUT", "PDF_NAME"]
+
+DEFAULT_OUT = Path("reports") / "out"
+PDF_NAME = "report.pdf"
+_HERE = Path(__file__).resolve().parent
+FOOTER = "monosem report (python -m reports.build)"
+
+
+def build_parser() -> cli.ArgumentParser:
+    p = cli.ArgumentParser(prog="python -m reports.build", description=__doc__.split("\n\n")[0],
+                           epilog=__doc__.split("\n\n", 1)[1],
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", metavar="DIR", default="runs",
+                   help="folder whose sub-folders are run folders; the newest complete run of each CLI is used "
+                        "(default: runs)")
+    p.add_argument("--margin", metavar="DIR", default=None, help="run folder of python -m sims.margin_sweep to use")
+    p.add_argument("--realdata", metavar="DIR", default=None, help="run folder of python -m realdata.run to use")
+    p.add_argument("--robustness", metavar="DIR", default=None,
+                   help="run folder of python -m sims.robustness_sweep to use")
+    p.add_argument("--out", metavar="DIR", default=str(DEFAULT_OUT),
+                   help="output folder: report.pdf, figures/, tables/, runs/ (quick runs, check cache) "
+                        f"(default: {DEFAULT_OUT})")
+    p.add_argument("--benchmarks", metavar="DIR", default=None,
+                   help="folder of the benchmark JSON files (default: benchmarks/results of this checkout)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the claims' numeric checks (default: 0)")
+    p.add_argument("--skip-checks", action="store_true",
+                   help="do not run the claims' numeric checks (the report says so in every claim)")
+    p.add_argument("--no-run", action="store_true",
+                   help="never run a quick variant: a source without results is an error")
+    p.add_argument("--quiet", action="store_true", help="no progress bars and no summary line on stderr")
+    return p
+
+
+def _say(quiet: bool):
+    def say(line: str) -> None:
+        if not quiet:
+            sys.stderr.write(f"reports.build: {cli.one_line(line)}\n")
+            sys.stderr.flush()
+    return say
+
+
+def build(args: argparse.Namespace) -> dict[str, Any]:
+    """Everything :func:`main` does after parsing; returns what was written. ValueError on bad input."""
+    from tqdm import tqdm
+
+    from reports import inputs, results, sections
+    from reports.checks import load_or_run_checks, registry
+    from reports.figures import two_feature_figure
+    from reports.layout import FigureBlock, render_pdf, render_png
+
+    t0 = time.perf_counter()
+    say = _say(args.quiet)
+    if args.seed < 0:
+        raise ValueError(f"--seed == {args.seed}, must be >= 0")
+    out = sio.check_out_dir(args.out)
+    for flag in ("margin", "realdata", "robustness"):
+        v = getattr(args, flag)
+        if v is not None and not Path(v).is_dir():
+            raise ValueError(f"--{flag} == {v!r} is not a folder, must be a run folder of its CLI")
+    bench_dir = Path(args.benchmarks) if args.benchmarks else _HERE.parent / "benchmarks" / "results"
+    md_path = _HERE / "limitations.md"
+    if not md_path.is_file():
+        raise ValueError(f"{md_path}: missing (the report's list of known limitations)")
+    for name in sections.BENCHMARKS:  # damaged benchmark files fail before anything runs
+        sections.read_benchmark(bench_dir / f"{name}.json")
+
+    known = inputs.available_sources()
+    if args.robustness is not None and "robustness" not in known:
+        raise ValueError("--robustness was given, but sims.robustness_sweep is not part of this checkout")
+    explicit = {k: getattr(args, k) for k in known}
+    runs = inputs.resolve_runs(known, explicit, args.runs, out, allow_run=not args.no_run, quiet=args.quiet, say=say)
+    claims = registry()
+    checks = None if args.skip_checks else load_or_run_checks(out, [c.id for c in claims], seed=args.seed,
+                                                              quiet=args.quiet, say=say)
+
+    # ---- content ------------------------------------------------------------------------------------
+    tables_dir = out / "tables"
+    parts = {}
+    if "margin" in runs:
+        parts["margin"] = results.margin_part(runs["margin"], tables_dir, sections.TITLES["margin"])
+    else:
+        parts["margin"] = results.missing_part(sections.TITLES["margin"], "sims.margin_sweep is not part of this checkout.")
+    if "robustness" in runs:
+        from reports import robustness
+
+        parts["robustness"] = robustness.robustness_part(runs["robustness"], tables_dir, sections.TITLES["robustness"])
+    else:
+        parts["robustness"] = results.missing_part(
+            sections.TITLES["robustness"],
+            "sims.robustness_sweep (the toy-model robustness sweep) is not part of this checkout, so there are no "
+            "Fig. 5 curves, few-shot, OOD or toy-model phase-diagram results to show; the phase diagram of the main "
+            "sweep is in the section 'Main sweep: margins and separation'.")
+    if "realdata" in runs:
+        parts["realdata"] = results.realdata_part(runs["realdata"], sections.TITLES["realdata"])
+    else:
+        parts["realdata"] = results.missing_part(sections.TITLES["realdata"], "realdata.run is not part of this checkout.")
+    two_feature = FigureBlock(
+        "two_feature", "Two-feature model: separation of the polysemantic vs the monosemantic code",
+        "Ratio J_poly / J_mono of the Fisher separations (E7)-(E8) computed by theory.two_feature.separation; "
+        "above 1 the polysemantic code v = x1 - w x2 separates the classes better than v = x1. Left: input noise "
+        "(score variances lambda^2 vs (1 + w^2) lambda^2, App. B.3); right: symmetric label noise.",
+        two_feature_figure(), height=2.7)
+
+    body: list[Any] = [*sections.formulas_section(claims, two_feature)]
+    for key in ("margin", "robustness", "realdata"):
+        body += parts[key].blocks
+    body += sections.benchmarks_section(bench_dir)
+    body += sections.limitations_section(claims, checks, runs, md_path)
+    figs = {id(b): b for b in body if isinstance(b, FigureBlock)}
+    number = {id(b): k for k, b in enumerate((b for b in body if isinstance(b, FigureBlock)), start=1)}
+    keyed = {"two_feature": two_feature, **{k: v for p in parts.values() for k, v in p.figures.items()}}
+    fig_numbers = {k: (number[id(b)], b.title) for k, b in keyed.items() if id(b) in number}
+
+    def evidence(cid: str) -> list[str]:
+        return [line for p in parts.values() for line in p.evidence(cid)]
+
+    extra_figs = getattr(parts.get("robustness"), "claim_figures", {}) or {}
+    notes = [f"Sources not in this checkout: {', '.join(sorted(set(inputs.SOURCES) - set(known)))}."] if set(
+        inputs.SOURCES) - set(known) else []
+    blocks = [*sections.title_page(claims, checks),
+              *sections.provenance(runs, checks, sio.git_revision(_HERE), sio.package_versions(["sympy", "torch",
+                                                                                                  "scikit-learn"]), notes),
+              *sections.claims_section(claims, checks, fig_numbers, evidence, extra_figs), *body]
+
+    # ---- render (in memory), then write: tables, figures, the PDF last --------------------------------
+    with tqdm(total=None, desc="report pages", unit="page", disable=args.quiet, leave=False, file=sys.stderr) as bar:
+        pdf, placed = render_pdf(blocks, FOOTER, progress=bar.update)
+    written: list[Path] = []
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    for p in parts.values():
+        for t in p.derived:
+            written.append(sio.write_csv(tables_dir / f"{t.name}.csv", t.rows, t.columns))
+    fig_dir = out / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    for b, n in tqdm(placed, desc="figures (PNG)", unit="fig", disable=args.quiet, leave=False, file=sys.stderr):
+        written.append(sio.atomic_write_bytes(fig_dir / f"fig{n:02d}_{b.stem}.png", render_png(b, n)))
+    pdf_path = sio.atomic_write_bytes(out / PDF_NAME, pdf)
+    wall = time.perf_counter() - t0
+    say(f"{len(claims)} claims, {len(placed)} figures -> {pdf_path} ({len(pdf) // 1024} KiB) in {wall:.1f} s")
+    assert len(figs) == len(placed)
+    return {"pdf": pdf_path, "files": written, "runs": runs, "checks": checks, "seconds": wall}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return cli.guarded(parser.prog, lambda: build(parser.parse_args(argv)) and 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""The claims registry as the report uses it, and its numeric checks run once and cached.
+
+Verdicts, statements and reasons are read from the live registry (``theory.claims.all_claims()``), so
+the report's verdict text is the registry's, character for character. The numeric checks
+(``theory.claims.run_checks``, about 20 s) run with a fixed seed; their results are cached in
+``<out>/runs/theory/checks.json`` under a key made of the seed, the claim ids and the bytes of every
+source file of ``theory/`` and ``sims/`` - any change of the code reruns them, nothing else does. A
+damaged cache is our own file, not an input: it is computed again (with a notice).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+__all__ = ["ClaimRow", "registry", "CheckRecord", "load_or_run_checks", "CACHE_FORMAT"]
+
+CACHE_FORMAT = 1
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """What the report shows of one claim (straight from the registry)."""
+
+    id: str
+    statement: str
+    verdict: str
+    reason: str
+    paper_ref: str
+    assumptions: tuple[str, ...]
+    expressions: tuple[tuple[str, str], ...]
+
+    @property
+    def verdict_class(self) -> str:
+        """"holds", "holds only when" or "fails"."""
+        return "holds only when" if self.verdict.startswith("holds only when") else self.verdict
+
+
+def registry() -> list[ClaimRow]:
+    """Every registered claim, in registration order."""
+    from theory import claims as C
+
+    return [ClaimRow(c.id, c.statement, c.verdict, c.verdict_text, c.paper_ref, tuple(c.assumptions),
+                     tuple((str(k), str(v)) for k, v in c.expressions.items())) for c in C.all_claims()]
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """The cached result of the numeric checks (``results``: id -> passed, evidence, seconds)."""
+
+    path: Path
+    seed: int
+    results: dict[str, dict[str, Any]]
+    wall_time_s: float
+    finished_utc: str
+    reused: bool
+
+
+def _code_digest() -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for folder in ("theory", "sims"):
+        for p in sorted((_ROOT / folder).rglob("*")):
+            if p.is_file() and p.suffix in (".py", ".json") and "__pycache__" not in p.parts:
+                h.update(str(p.relative_to(_ROOT)).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _key(seed: int, ids: list[str]) -> str:
+    from sims import io as sio
+
+    return sio.content_hash({"format": CACHE_FORMAT, "seed": seed, "ids": ids, "code": _code_digest()})
+
+
+def load_or_run_checks(out_dir: Path, ids: list[str], *, seed: int = 0, quiet: bool = False,
+                       say: Callable[[str], None] = lambda s: None) -> CheckRecord:
+    """The checks of ``ids`` from ``<out_dir>/runs/theory/checks.json``, or run now (progress bar) and cached."""
+    from tqdm import tqdm
+
+    from sims import io as sio
+    from theory import claims as C
+
+    path = out_dir / "runs" / "theory" / "checks.json"
+    key = _key(seed, ids)
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("key") == key and sorted(data["results"]) == sorted(ids):
+                return CheckRecord(path, seed, data["results"], float(data["wall_time_s"]),
+                                   str(data["finished_utc"]), True)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            say(f"{path}: damaged cache of the claim checks, running them again")
+    t0 = time.perf_counter()
+    results: dict[str, dict[str, Any]] = {}
+    for cid in tqdm(ids, desc="claim checks", unit="claim", disable=quiet, leave=True, dynamic_ncols=True):
+        ((claim, res, dt),) = C.run_checks(seed, [cid])
+        results[cid] = {"passed": bool(res.passed), "evidence": str(res.evidence), "seconds": round(dt, 2)}
+    wall = round(time.perf_counter() - t0, 2)
+    finished = sio.utc_now()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sio.atomic_write_json(path, {"format": CACHE_FORMAT, "key": key, "seed": seed, "wall_time_s": wall,
+                                 "finished_utc": finished, "git": sio.git_revision(),
+                                 "versions": sio.package_versions(["sympy"]), "results": results})
+    return CheckRecord(path, seed, results, wall, finished, False)

@@ -1,0 +1,323 @@
+"""The report's figures, drawn from results rows (never from typed-in numbers).
+
+Each ``*_figure`` function returns ``draw(fig, rect)`` (see ``reports.layout.FigureBlock``) that lays its
+panels out inside ``rect`` with a gridspec: the same drawing goes on a PDF page and into a PNG.
+Means are over replicates with 95% Student-t intervals (``sims.margin_report.aggregate``,
+``realdata.summary`` tables); intervals are drawn as error bars or bands.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["two_feature_figure", "margin_accuracy_figure", "phase_table", "phase_figure", "t95", "separation_figure",
+           "realdata_curves_figure", "realdata_mono_figure", "COLORS"]
+
+COLORS = {"mono": "#222222", "random": "#1f77b4", "antipodal": "#d62728", "frame": "#2ca02c",
+          "trained": "#9467bd", "cl": "#1f77b4", "ncl": "#d62728", "sae": "#2ca02c", "ce": "#9467bd",
+          "nce": "#8c564b", "poly": "#1f77b4"}
+Draw = Callable[[Any, dict], None]
+
+
+def _grid(fig: Any, rect: dict, nrows: int, ncols: int, **kw: Any) -> np.ndarray:
+    gs = fig.add_gridspec(nrows, ncols, **rect, **{"wspace": 0.35, "hspace": 0.55, **kw})
+    return np.array([[fig.add_subplot(gs[i, j]) for j in range(ncols)] for i in range(nrows)])
+
+
+def _finite(v: Any) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+    return f
+
+
+def t95(k: int) -> float:
+    """Two-sided 95% Student-t quantile for ``k`` observations (NaN for k < 2)."""
+    if k < 2:
+        return float("nan")
+    from scipy.special import stdtrit
+
+    return float(stdtrit(k - 1, 0.975))
+
+
+# ---------------------------------------------------------------------------------- two-feature theory
+def two_feature_figure(sparsities: Sequence[float] = (0.1, 0.5, 0.9), weight: float = 1.0) -> Draw:
+    """J_poly / J_mono of the two-feature model (theory.two_feature.separation, (E7)-(E8)) against input
+    noise lam (eta = 0) and label noise eta (lam = 0), for the argmax and presence tasks."""
+    from theory.two_feature import separation
+
+    lam = np.linspace(0.0, 2.0, 81)
+    eta = np.linspace(0.0, 0.45, 46)
+    curves = {}
+    for task in ("argmax", "presence"):
+        for S in sparsities:
+            rl = separation("poly", S, task=task, input_noise=lam, weight=weight) / separation(
+                "mono", S, task=task, input_noise=lam, weight=weight)
+            re = separation("poly", S, task=task, label_noise=eta, weight=weight) / separation(
+                "mono", S, task=task, label_noise=eta, weight=weight)
+            curves[task, S] = (np.asarray(rl), np.asarray(re))
+
+    def draw(fig: Any, rect: dict) -> None:
+        axes = _grid(fig, rect, 1, 2)
+        styles = ("-", "--", ":")
+        for k, S in enumerate(sparsities):
+            for task, col in (("argmax", COLORS["random"]), ("presence", COLORS["antipodal"])):
+                rl, re = curves[task, S]
+                axes[0, 0].plot(lam, rl, color=col, ls=styles[k % 3], label=f"{task}, S = {S:g}")
+                axes[0, 1].plot(eta, re, color=col, ls=styles[k % 3], label=f"{task}, S = {S:g}")
+        for ax, xl in ((axes[0, 0], "input noise $\\lambda$ ($\\eta$ = 0)"), (axes[0, 1], "label noise $\\eta$ ($\\lambda$ = 0)")):
+            ax.axhline(1.0, color="0.5", lw=0.7)
+            ax.set_xlabel(xl)
+            ax.set_ylabel("$J_{poly} / J_{mono}$ (> 1: poly separates better)")
+            ax.set_yscale("log")
+        axes[0, 0].set_title(f"two-feature model, w = {weight:g}: input noise")
+        axes[0, 1].set_title(f"two-feature model, w = {weight:g}: label noise")
+        axes[0, 0].legend(loc="best")
+
+    return draw
+
+
+# ---------------------------------------------------------------------------------- main sweep
+def _mf(r: Mapping) -> bool:
+    return r.get("record") == "readout" and r.get("readout") == "matched_filter"
+
+
+def margin_accuracy_figure(rows: list[dict], config: Any) -> Draw:
+    """Matched-filter accuracy vs input noise per code (largest valid ratio), mean +- 95% CI over
+    replicates, with the theory curve (exact (M7) or mean-field (M10)) dashed; one panel per sparsity."""
+    from sims.margin_report import aggregate
+
+    acc = aggregate(rows, ("sparsity", "code", "ratio", "level"), "acc", _mf)
+    th = aggregate(rows, ("sparsity", "code", "ratio", "level"), "acc_theory", _mf)
+    lams = sorted(config.input_noise)
+
+    def draw(fig: Any, rect: dict) -> None:
+        axes = _grid(fig, rect, 1, len(config.sparsity))
+        for j, S in enumerate(config.sparsity):
+            ax = axes[0, j]
+            for code in config.code:
+                valid = [q for q in config.ratio if (S, code, q, lams[0]) in acc]
+                if not valid:
+                    continue
+                q = max(valid)
+                m = np.array([acc[(S, code, q, lv)] for lv in lams])
+                ax.errorbar(lams, m[:, 0], yerr=np.nan_to_num(m[:, 1]), color=COLORS.get(code), marker="o",
+                            capsize=2, label=f"{code} (ratio {q:g})")
+                t = np.array([th.get((S, code, q, lv), (np.nan,))[0] for lv in lams])
+                if np.isfinite(t).any():
+                    ax.plot(lams, t, color=COLORS.get(code), ls="--", lw=0.8)
+            ax.set_title(f"sparsity S = {S:g}")
+            ax.set_xlabel("input noise $\\lambda$")
+            ax.set_ylabel("matched-filter accuracy")
+            if j == 0:
+                ax.legend(loc="best")
+
+    return draw
+
+
+def phase_table(rows: list[dict], config: Any) -> list[dict]:
+    """Per (code, sparsity, ratio, lam) of a superposed code: mean paired accuracy difference mono - code
+    over replicates (the same data per sparsity: common random numbers), its 95% CI, and lam* (M11)."""
+    per: dict[tuple, dict[Any, float]] = {}
+    for r in rows:
+        if _mf(r):
+            per.setdefault((r["sparsity"], r["code"], r["ratio"], r["level"]), {})[r["rep"]] = _finite(r["acc"])
+    theory = {(r["sparsity"], r["code"], r["ratio"]): r for r in rows if r.get("record") == "theory"}
+    out = []
+    for code in config.code:
+        if code == "mono":
+            continue
+        for S in config.sparsity:
+            mono = {lv: per.get((S, "mono", 1.0, lv)) for lv in config.input_noise}
+            for q in config.ratio:
+                th = theory.get((S, code, q))
+                if th is None:  # no theory row: mono is not defined here, or the code is orthonormal
+                    continue
+                lam_star = _finite(th.get("lam_star"))
+                if _finite(th.get("sign_at_zero")) > 0:
+                    lam_star = 0.0
+                for lv in sorted(config.input_noise):
+                    a, b = mono.get(lv), per.get((S, code, q, lv))
+                    if not a or not b:
+                        continue
+                    d = np.array([a[k] - b[k] for k in a if k in b])
+                    half = t95(len(d)) * d.std(ddof=1) / math.sqrt(len(d)) if len(d) > 1 else float("nan")
+                    out.append({"code": code, "sparsity": S, "ratio": q, "level": lv, "diff": float(d.mean()),
+                                "ci": float(half), "n": len(d), "lam_star": lam_star})
+    return out
+
+
+def phase_figure(table: list[dict], config: Any) -> Draw:
+    """Phase diagram of the main sweep: who wins (matched filter) in the (ratio, lam) plane, per superposed
+    code (rows) and sparsity (columns); colour = mean accuracy difference mono - code, dots where its 95%
+    CI excludes 0, the mean-field balance noise lam* (M11) as the theory boundary."""
+    codes = [c for c in config.code if any(t["code"] == c for t in table)]
+    vmax = max([abs(t["diff"]) for t in table] + [1e-3])
+
+    def draw(fig: Any, rect: dict) -> None:
+        from matplotlib.colors import TwoSlopeNorm
+
+        if not codes:
+            ax = fig.add_axes([rect["left"], rect["bottom"], rect["right"] - rect["left"], rect["top"] - rect["bottom"]])
+            ax.text(0.5, 0.5, "no superposed code with a theory row in this run", ha="center", va="center")
+            ax.set_axis_off()
+            return
+        axes = _grid(fig, rect, len(codes), len(config.sparsity), hspace=0.6)
+        norm = TwoSlopeNorm(vmin=-vmax, vcenter=0.0, vmax=vmax)
+        mesh = None
+        for i, code in enumerate(codes):
+            for j, S in enumerate(config.sparsity):
+                ax = axes[i, j]
+                pts = [t for t in table if t["code"] == code and t["sparsity"] == S]
+                qs = sorted({t["ratio"] for t in pts})
+                ls = sorted({t["level"] for t in pts})
+                if not qs:
+                    ax.set_axis_off()
+                    continue
+                Z = np.full((len(ls), len(qs)), np.nan)
+                for t in pts:
+                    Z[ls.index(t["level"]), qs.index(t["ratio"])] = t["diff"]
+                xi, yi = np.arange(len(qs) + 1) - 0.5, np.arange(len(ls) + 1) - 0.5
+                mesh = ax.pcolormesh(xi, yi, Z, cmap="RdBu_r", norm=norm, shading="flat")
+                sig = [(qs.index(t["ratio"]), ls.index(t["level"])) for t in pts
+                       if math.isfinite(t["ci"]) and abs(t["diff"]) > t["ci"]]
+                if sig:
+                    ax.plot([s[0] for s in sig], [s[1] for s in sig], "k.", ms=2.5)
+                star = [next(t["lam_star"] for t in pts if t["ratio"] == q) for q in qs]
+                ys = [np.interp(s, ls, np.arange(len(ls))) if math.isfinite(s) and s <= ls[-1] else np.nan for s in star]
+                ax.plot(range(len(qs)), ys, "k--s", ms=3, mfc="white", lw=0.9, label="mean-field $\\lambda^*$ (M11)")
+                ax.set_xticks(range(len(qs)), [f"{q:g}" for q in qs])
+                ax.set_yticks(range(len(ls)), [f"{v:g}" for v in ls])
+                ax.set_title(f"{code}, S = {S:g}")
+                ax.set_xlabel("superposition ratio $n_{rep}/m$")
+                ax.set_ylabel("input noise $\\lambda$")
+                if i == 0 and j == 0:
+                    ax.legend(loc="upper left", fontsize=5)
+        if mesh is not None:
+            cb = fig.colorbar(mesh, ax=axes.ravel().tolist(), shrink=0.8, pad=0.02)
+            cb.set_label("accuracy mono - code (red: mono wins)", fontsize=6)
+            cb.ax.tick_params(labelsize=5.5)
+
+    return draw
+
+
+def separation_figure(rows: list[dict], config: Any) -> Draw:
+    """Without input noise: median matched-filter margin (with the per-sample bound (M3)) and the pooled
+    Fisher separation (with its exact value (M9)) against the superposition ratio, per sparsity."""
+    from sims.margin_report import aggregate
+
+    lam0 = min(config.input_noise)
+    marg = aggregate(rows, ("sparsity", "code", "ratio"), "margin_q50", lambda r: _mf(r) and r.get("level") == lam0)
+    fis = aggregate(rows, ("sparsity", "code", "ratio"), "fisher", lambda r: _mf(r) and r.get("level") == lam0)
+    fex = aggregate(rows, ("sparsity", "code", "ratio"), "fisher_exact", lambda r: _mf(r) and r.get("level") == lam0)
+    bnd = aggregate(rows, ("sparsity", "code", "ratio"), "value", lambda r: r.get("record") == "check"
+                    and r.get("check") == "margin_sample" and r.get("stat") == "q50")
+
+    def draw(fig: Any, rect: dict) -> None:
+        axes = _grid(fig, rect, 2, len(config.sparsity))
+        for j, S in enumerate(config.sparsity):
+            for code in config.code:
+                qs = [q for q in sorted(config.ratio) if (S, code, q) in marg]
+                if not qs:
+                    continue
+                c = COLORS.get(code)
+                m = np.array([marg[(S, code, q)][:2] for q in qs])
+                axes[0, j].errorbar(qs, m[:, 0], yerr=np.nan_to_num(m[:, 1]), color=c, marker="o", capsize=2, label=code)
+                b = np.array([bnd.get((S, code, q), (np.nan,))[0] for q in qs])
+                ok = np.isfinite(b) & (b > 0)
+                if ok.any():
+                    axes[0, j].plot(np.array(qs)[ok], b[ok], color=c, ls=":", marker="v", mfc="white")
+                f = np.array([fis.get((S, code, q), (np.nan, np.nan))[:2] for q in qs])
+                axes[1, j].errorbar(qs, f[:, 0], yerr=np.nan_to_num(f[:, 1]), color=c, marker="o", capsize=2, label=code)
+                e = np.array([fex.get((S, code, q), (np.nan,))[0] for q in qs])
+                if np.isfinite(e).any():
+                    axes[1, j].plot(qs, e, color=c, ls="--", lw=0.8)
+            axes[0, j].axhline(0.0, color="0.6", lw=0.6)
+            axes[0, j].set_title(f"S = {S:g}: median margin ($\\lambda$ = {lam0:g})")
+            axes[1, j].set_title(f"S = {S:g}: Fisher separation")
+            for i in range(2):
+                axes[i, j].set_xlabel("superposition ratio $n_{rep}/m$")
+            axes[0, j].set_ylabel("margin (covered samples)")
+            axes[1, j].set_ylabel("pooled Fisher J")
+            axes[1, j].set_yscale("log")
+            if j == 0:
+                axes[0, j].legend(loc="best")
+
+    return draw
+
+
+# ---------------------------------------------------------------------------------- real data
+def _reps(summary: list[dict]) -> list[str]:
+    seen: dict[str, None] = {}
+    for a in summary:
+        if a["representation"] != "all":
+            seen.setdefault(a["representation"], None)
+    return list(seen)
+
+
+def realdata_curves_figure(summary: list[dict], scenarios: Sequence[str]) -> Draw:
+    """Test accuracy of the linear probe vs corruption level per scenario (summary.csv): mean and 95% CI
+    band over replicates, one line per representation."""
+    reps = _reps(summary)
+    labels = {"label_noise": "label noise $\\eta$", "few_shot": "k per class (rightmost: all)",
+              "gaussian_noise": "pixel noise std", "uniform_noise": "pixel noise std", "rotation": "degrees",
+              "inversion": "blend weight", "blur": "$\\sigma$ (px)", "translation": "pixels"}
+
+    def draw(fig: Any, rect: dict) -> None:
+        ncol = 4
+        nrow = max(1, math.ceil(len(scenarios) / ncol))
+        axes = _grid(fig, rect, nrow, ncol)
+        for k, ax in enumerate(axes.ravel()):
+            if k >= len(scenarios):
+                ax.set_axis_off()
+                continue
+            sc = scenarios[k]
+            for rep in reps:
+                pts = sorted((_finite(a["level"]), _finite(a["mean"]), _finite(a["ci"])) for a in summary
+                             if a["scenario"] == sc and a["metric"] == "accuracy" and a["representation"] == rep)
+                if not pts:
+                    continue
+                if sc == "few_shot":  # level 0 = all training samples: drawn last, at twice the largest k
+                    kmax = max([p[0] for p in pts] + [1.0])
+                    pts = sorted((2 * kmax if p[0] == 0 else p[0], p[1], p[2]) for p in pts)
+                x, m, c = (np.array(v) for v in zip(*pts))
+                c = np.nan_to_num(c)
+                ax.plot(x, m, "o-", color=COLORS.get(rep), label=rep.upper())
+                ax.fill_between(x, m - c, m + c, color=COLORS.get(rep), alpha=0.15, lw=0)
+            if sc == "few_shot":
+                ax.set_xscale("log")
+            ax.set_ylim(-0.02, 1.02)  # accuracy; wider intervals are clipped (the tables give them in full)
+            ax.set_title(sc)
+            ax.set_xlabel(labels.get(sc, "level"))
+            ax.set_ylabel("test accuracy")
+            if k == 0:
+                ax.legend(loc="best")
+
+    return draw
+
+
+REALDATA_METRICS = (("monosemanticity", "semantic_consistency", "semantic consistency (higher: monosemantic)"),
+                    ("monosemanticity", "sparsity", "activation sparsity"),
+                    ("geometry", "fisher_ratio", "Fisher ratio J (train features)"),
+                    ("geometry", "coherence", "coherence of class means"))
+
+
+def realdata_mono_figure(summary: list[dict]) -> Draw:
+    """Monosemanticity and class-geometry metrics per representation (summary.csv, level 0): mean with 95% CI."""
+    reps = _reps(summary)
+    look = {(a["representation"], a["scenario"], a["metric"]): a for a in summary if _finite(a["level"]) == 0.0}
+
+    def draw(fig: Any, rect: dict) -> None:
+        axes = _grid(fig, rect, 1, len(REALDATA_METRICS))
+        for ax, (sc, metric, title) in zip(axes.ravel(), REALDATA_METRICS):
+            vals = [look.get((r, sc, metric)) for r in reps]
+            m = np.array([_finite(v["mean"]) if v else np.nan for v in vals])
+            c = np.array([_finite(v["ci"]) if v else np.nan for v in vals])
+            ax.bar(range(len(reps)), m, yerr=np.nan_to_num(c), color=[COLORS.get(r) for r in reps], capsize=3)
+            ax.set_xticks(range(len(reps)), [r.upper() for r in reps])
+            ax.set_title(title, fontsize=6.5)
+
+    return draw
