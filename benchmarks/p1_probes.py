@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-test", type=int, default=10_000)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--sklearn-repeats", type=int, default=None, help="default: same as --repeats")
+    ap.add_argument("--json", metavar="PATH", default=None,
+                    help="also write the result for the report (e.g. benchmarks/results/p1_probes.json)")
     args = ap.parse_args(argv)
     from sims.validation import Interval, check_number
 
@@ -109,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
             check_number(f"--{name.replace('_', '-')}", getattr(args, name), Interval(lo, None), integer=True)
         if args.sklearn_repeats is not None:
             check_number("--sklearn-repeats", args.sklearn_repeats, Interval(1, None), integer=True)
+        if args.json is not None:
+            from reports import benchjson
+
+            benchjson.check_path(args.json)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -127,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 w, c, models = _timed(lambda: run_sklearn(H_tr, y_tr))
                 sk.append((w, c))
     pools = sorted({f"{p['internal_api']}" for p in threadpool_info()})
+    sk_times = list(sk)  # (wall, cpu) of scikit-learn; ``sk`` is reused for models below
     print(f"P1: {n_fits} multinomial fits, n_train={args.n_train}, n_test={args.n_test}, "
           f"threads={args.threads} (limited: {', '.join(pools)})")
     for k, what in ((0, "wall"), (1, "CPU")):
@@ -160,6 +167,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmean accuracy difference: {diffs.mean():+.3f} points (mean |diff| {np.abs(diffs).mean():.3f}, "
           f"max |diff| {np.abs(diffs).max():.3f})")
     print(f"objective ours - sklearn (float64): max {max(gaps):+.2e}, mean {np.mean(gaps):+.2e}")
+    if args.json is not None:
+        import sklearn
+
+        med = {f"{who}_{what}_median_s": statistics.median(t[k] for t in ts)
+               for who, ts in (("ours", ours), ("sklearn", sk_times)) for k, what in ((0, "wall"), (1, "cpu"))}
+        benchjson.write(args.json, benchmark="p1_probes",
+                        workload=f"{n_fits} multinomial logistic fits, n_train={args.n_train}, threads={args.threads}",
+                        ours_s=med["ours_wall_median_s"], peer=f"scikit-learn {sklearn.__version__} LogisticRegression",
+                        peer_s=med["sklearn_wall_median_s"],
+                        details={**med, "n_fits": n_fits, "repeats": args.repeats, "threads": args.threads,
+                                 "mean_abs_accuracy_diff_points": float(np.abs(diffs).mean()),
+                                 "max_abs_accuracy_diff_points": float(np.abs(diffs).max()),
+                                 "max_objective_gap": float(max(gaps))},
+                        note=f"CPU seconds: ours {med['ours_cpu_median_s']:.3f}, scikit-learn "
+                             f"{med['sklearn_cpu_median_s']:.3f}; mean |accuracy difference| "
+                             f"{np.abs(diffs).mean():.3f} points")
     return 0
 
 
