@@ -3,14 +3,17 @@
 Verdicts, statements and reasons are read from the live registry (``theory.claims.all_claims()``), so
 the report's verdict text is the registry's, character for character. The numeric checks
 (``theory.claims.run_checks``, about 20 s) run with a fixed seed; their results are cached in
-``<out>/runs/theory/checks.json`` under a key made of the seed, the claim ids and the bytes of every
-source file of ``theory/`` and ``sims/`` - any change of the code reruns them, nothing else does. A
-damaged cache is our own file, not an input: it is computed again (with a notice).
+``<out>/runs/theory/checks.json`` with the seed, the claim ids and a digest of every source file of
+``theory/`` and ``sims/`` that was loaded when they ran (the code they executed). The cache is reused
+only while all of these are unchanged: a change of that code or of the registry reruns the checks;
+files the checks never import (work in progress elsewhere in the tree) do not. A damaged cache is our
+own file, not an input: it is computed again (with a notice).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,19 +63,37 @@ class CheckRecord:
     reused: bool
 
 
-def _code_digest() -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for folder in ("theory", "sims"):
-        for p in sorted((_ROOT / folder).rglob("*")):
-            if p.is_file() and p.suffix in (".py", ".json") and "__pycache__" not in p.parts:
-                h.update(str(p.relative_to(_ROOT)).encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()
+def _digest(path: Path) -> str:
+    return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
 
 
-def _key(seed: int, ids: list[str]) -> str:
-    from sims import io as sio
+def _loaded_code() -> dict[str, str]:
+    """Digest of every loaded module file of ``theory/`` and ``sims/`` (relative path -> hex)."""
+    out = {}
+    for mod in list(sys.modules.values()):
+        f = getattr(mod, "__file__", None)
+        if not f:
+            continue
+        p = Path(f).resolve()
+        try:
+            rel = p.relative_to(_ROOT)
+        except ValueError:
+            continue
+        if rel.parts[0] in ("theory", "sims") and p.is_file():
+            out[str(rel)] = _digest(p)
+    for p in sorted((_ROOT / "theory" / "_cache").glob("*.json")):  # data the checks read
+        out[str(p.relative_to(_ROOT))] = _digest(p)
+    return dict(sorted(out.items()))
 
-    return sio.content_hash({"format": CACHE_FORMAT, "seed": seed, "ids": ids, "code": _code_digest()})
+
+def _still_valid(code: Any) -> bool:
+    if not isinstance(code, dict) or not code:
+        return False
+    for rel, digest in code.items():
+        p = _ROOT / rel
+        if not p.is_file() or _digest(p) != digest:
+            return False
+    return True
 
 
 def load_or_run_checks(out_dir: Path, ids: list[str], *, seed: int = 0, quiet: bool = False,
@@ -84,11 +105,11 @@ def load_or_run_checks(out_dir: Path, ids: list[str], *, seed: int = 0, quiet: b
     from theory import claims as C
 
     path = out_dir / "runs" / "theory" / "checks.json"
-    key = _key(seed, ids)
     if path.is_file():
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("key") == key and sorted(data["results"]) == sorted(ids):
+            if (data.get("format") == CACHE_FORMAT and data.get("seed") == seed and data.get("ids") == list(ids)
+                    and _still_valid(data.get("code"))):
                 return CheckRecord(path, seed, data["results"], float(data["wall_time_s"]),
                                    str(data["finished_utc"]), True)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -101,7 +122,8 @@ def load_or_run_checks(out_dir: Path, ids: list[str], *, seed: int = 0, quiet: b
     wall = round(time.perf_counter() - t0, 2)
     finished = sio.utc_now()
     path.parent.mkdir(parents=True, exist_ok=True)
-    sio.atomic_write_json(path, {"format": CACHE_FORMAT, "key": key, "seed": seed, "wall_time_s": wall,
+    sio.atomic_write_json(path, {"format": CACHE_FORMAT, "seed": seed, "ids": list(ids), "wall_time_s": wall,
                                  "finished_utc": finished, "git": sio.git_revision(),
-                                 "versions": sio.package_versions(["sympy"]), "results": results})
+                                 "versions": sio.package_versions(["sympy"]), "code": _loaded_code(),
+                                 "results": results})
     return CheckRecord(path, seed, results, wall, finished, False)

@@ -193,11 +193,14 @@ def formulas_section(claims: Sequence[ClaimRow], two_feature: FigureBlock) -> li
 
 
 # ------------------------------------------------------------------------------------------ benchmarks
-#: benchmark files (benchmarks/results/<name>.json) and how to make them
+#: benchmark files (benchmarks/results/<name>.json): short name, title, the command that makes them
 BENCHMARKS = {
-    "p1_probes": ("P1: batched softmax probes vs scikit-learn", "python benchmarks/p1_probes.py --json benchmarks/results/p1_probes.json"),
-    "p2_toy_model": ("P2: toy-model trainer vs PyTorch", "python benchmarks/p2_toy_model.py --json benchmarks/results/p2_toy_model.json"),
-    "main_job_walltime": ("Main job wall time", "python benchmarks/main_job_walltime.py --json benchmarks/results/main_job_walltime.json"),
+    "p1_probes": ("P1 probes", "P1: batched softmax probes (sims.sgd) vs scikit-learn",
+                  "python benchmarks/p1_probes.py --json benchmarks/results/p1_probes.json"),
+    "p2_toy_model": ("P2 toy model", "P2: toy-model trainer (sims.toy_model) vs PyTorch",
+                     "python benchmarks/p2_toy_model.py --json benchmarks/results/p2_toy_model.json"),
+    "main_job_walltime": ("main job", "Main job wall time (python -m sims.margin_sweep)",
+                          "python benchmarks/main_job_walltime.py --json benchmarks/results/main_job_walltime.json"),
 }
 _BENCH_KEYS = ("benchmark", "workload", "ours_s", "peer", "peer_s", "date_utc", "machine")
 
@@ -213,6 +216,10 @@ def read_benchmark(path: Path) -> dict[str, Any] | None:
     missing = [k for k in _BENCH_KEYS if not isinstance(data, dict) or k not in data]
     if missing:
         raise ValueError(f"{path}: has no field {missing[0]!r} (written by another version of the benchmark script?)")
+    for k in ("ours_s", "peer_s"):
+        v = data[k]
+        if not (v is None and k == "peer_s") and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise ValueError(f"{path}: {k} == {v!r}, must be a number of seconds")
     return data
 
 
@@ -227,26 +234,27 @@ def _machine(m: Any) -> str:
 
 def benchmarks_section(folder: Path) -> list[Any]:
     rows, notes = [], []
-    for name, (title, cmd) in BENCHMARKS.items():
+    for name, (short, title, cmd) in BENCHMARKS.items():
         path = folder / f"{name}.json"
         b = read_benchmark(path)
         if b is None:
-            rows.append([title, "not measured", "-", "-", "-", "-", "-", "-"])
+            rows.append([short, "not measured", "-", "-", "-", "-", "-"])
             notes.append(f"{title}: not measured ({_rel(path)} does not exist; run {cmd}).")
             continue
         ours, peer = b["ours_s"], b["peer_s"]
-        ratio = num(float(peer) / float(ours)) + "x" if peer not in (None, "") and ours else "-"
-        rows.append([title, b["workload"], num(ours), str(b["peer"] or "-"), num(peer), ratio, _machine(b["machine"]),
-                     str(b["date_utc"])])
-        if b.get("note"):
-            notes.append(f"{title}: {b['note']}")
+        ratio = f"{num(peer / ours)}x" if peer is not None and ours > 0 else "-"
+        rows.append([short, num(ours), str(b["peer"] or "-"), num(peer), ratio, _machine(b["machine"]),
+                     str(b["date_utc"])[:10]])
+        notes.append(f"{title}: {b['workload']}." + (f" {b['note']}." if b.get("note") else "")
+                     + (f" Command: {b['command']}." if b.get("command") else ""))
     return [
         Heading(TITLES["benchmarks"]),
         Paragraph("Timings measured by hand with the scripts in benchmarks/ (never as timed tests) and stored with the "
                   "machine and date they were taken on. Seconds are medians over the repeats of each script; "
                   "speed-up = peer / ours. Timings on a shared machine are noisy: the load average is recorded.", size=7.5),
-        Table("Benchmarks", ["benchmark", "workload", "ours (s)", "peer", "peer (s)", "speed-up", "machine", "date (UTC)"],
-              rows, source=_rel(folder) + "/*.json", wrap=(0, 1, 6), align="llrlrrll"),
+        Table("Benchmarks: P1, P2 and the main job's wall time", ["benchmark", "ours (s)", "peer", "peer (s)",
+                                                                  "speed-up", "machine", "date (UTC)"],
+              rows, source=_rel(folder) + "/*.json", wrap=(2, 5), align="lrlrrll"),
         *[Paragraph(n, size=6.5) for n in notes],
     ]
 
