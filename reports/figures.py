@@ -188,7 +188,7 @@ def phase_figure(table: list[dict], config: Any) -> Draw:
                     ax.plot([s[0] for s in sig], [s[1] for s in sig], "k.", ms=2.5)
                 star = [next(t["lam_star"] for t in pts if t["ratio"] == q) for q in qs]
                 ys = [np.interp(s, ls, np.arange(len(ls))) if math.isfinite(s) and s <= ls[-1] else np.nan for s in star]
-                ax.plot(range(len(qs)), ys, "k--s", ms=3, mfc="white", lw=0.9, label="mean-field $\\lambda^*$ (M11)")
+                ax.plot(range(len(qs)), ys, "k--s", ms=3, mfc="white", lw=0.9, label="mean-field balance noise (M11)")
                 ax.set_xticks(range(len(qs)), [f"{q:g}" for q in qs])
                 ax.set_yticks(range(len(ls)), [f"{v:g}" for v in ls])
                 ax.set_title(f"{code}, S = {S:g}")

@@ -33,6 +33,7 @@ RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "pdf.compression": 6, "svg.hashsalt
       "axes.titlesize": 7.5, "axes.labelsize": 7, "xtick.labelsize": 6, "ytick.labelsize": 6,
       "legend.fontsize": 6, "lines.linewidth": 1.1, "lines.markersize": 3}
 _LEADING = 1.32  # line height / font size
+_MEASURE_DPI = 720
 
 
 @dataclass
@@ -102,7 +103,7 @@ class PageBreak:
 def _renderer():
     from matplotlib.backends.backend_agg import RendererAgg
 
-    return RendererAgg(100, 100, 72)  # 72 dpi: pixels are points
+    return RendererAgg(100, 100, _MEASURE_DPI)  # a high dpi: hinting does not round the advance widths
 
 
 @lru_cache(maxsize=None)
@@ -118,7 +119,7 @@ def text_width(s: str, size: float, mono: bool = False, weight: str = "normal") 
     if not s:
         return 0.0
     w, _h, _d = _renderer().get_text_width_height_descent(s, _prop(MONO if mono else SANS, size, weight), ismath=False)
-    return w / 72.0
+    return w / _MEASURE_DPI
 
 
 def wrap(text: str, width_in: float, size: float, mono: bool = False, weight: str = "normal") -> list[str]:
@@ -365,7 +366,8 @@ def render_png(block: FigureBlock, number: int, dpi: int = 150) -> bytes:
 
     with matplotlib.rc_context(RC):
         width = TEXT_WIDTH_IN + 0.4
-        cap = wrap(f"Figure {number}. {block.title}. {block.caption}", width - 0.4, 7.0)
+        # raster text is hinted to whole pixels and runs wider than its vector width: wrap with room to spare
+        cap = wrap(f"Figure {number}. {block.title}. {block.caption}", 0.9 * (width - 0.4), 7.0)
         cap_h = len(cap) * _line_h(7.0) + 0.2
         height = block.height + cap_h
         fig = Figure(figsize=(width, height))
