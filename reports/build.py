@@ -171,7 +171,12 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    return cli.guarded(parser.prog, lambda: build(parser.parse_args(argv)) and 0)
+
+    def body() -> int:
+        build(parser.parse_args(argv))
+        return 0
+
+    return cli.guarded(parser.prog, body)
 
 
 if __name__ == "__main__":

@@ -194,7 +194,10 @@ def load_run(source: Source, folder: str | os.PathLike, origin: str) -> Run:
     tables = {}
     expected = source.count_tables(rows) if source.count_tables is not None else {}
     for name in source.tables:
-        tables[name] = read_table(path / name, (), expected.get(name))[1]
+        if expected.get(name) == 0 and not (path / name).exists():
+            tables[name] = []  # the CLI writes no file for an empty table (e.g. a single representation)
+        else:
+            tables[name] = read_table(path / name, (), expected.get(name))[1]
     return Run(source, path, origin, man, config, columns, rows, tables)
 
 
