@@ -1,0 +1,426 @@
+"""The paper's four robustness scenarios (label noise, input noise, few-shot, out-of-distribution) on any
+code, read out by the engine's probes. Reusable: any ``W`` (planted, trained, from real data).
+
+Task (DESIGN.md): planted spike-and-uniform features ``x in R^n`` (:class:`sims.generators.FeatureSpec`),
+label ``y = argmax_i x_i`` (``C = n`` classes; tied maxima, e.g. all-zero rows, broken uniformly at
+random). Codes ``W`` of shape ``(m, n)`` or a batch ``(K, m, n)`` sharing the same data (common random
+numbers: every code sees the same samples, flips, noise draws and subsets). Readout (what the probe
+reads): ``"hidden"``: ``h = x Wᵀ`` (default); ``"output"``: the toy model's output
+``ReLU(x WᵀW + b)``. Probe: ``"ls"`` least squares on one-hot targets (``sims.probes.fit_linear``,
+ridge ``alpha``, default 0 = minimum-norm least squares by SVD) or ``"softmax"`` (``sims.sgd.fit_sgd``,
+L-BFGS, ``alpha`` or 1e-4 when ``alpha == 0``). **Accuracy is always measured against the clean test
+labels.**
+
+Scenarios (each returns accuracies with a leading code axis ``K``):
+
+* :func:`label_noise`: the training labels are flipped with probability ``eta`` (``"symmetric"``: to a
+  uniformly chosen other class; ``"pair"``, asymmetric: ``c -> c+1 mod C``); flips are nested in
+  ``eta`` and shared by the nested training subsets ``[:n_train]``; one factorization of the training
+  code per ``n_train`` serves every ``eta`` (label sets).
+* :func:`input_noise`: ``x + lam z`` on the planted features, before the code, ``z`` i.i.d. ``N(0, 1)``
+  (``"gaussian"``) or ``U(-√3, √3)`` (``"uniform"``; std ``lam`` either way), at ``"test"`` (probe
+  trained on clean codes), ``"train"`` (test clean) or ``"both"``; one noise draw per sample shared by
+  every ``lam``.
+* :func:`few_shot`: ``k`` training samples per class (stratified, nested in ``k``), ``k = 0`` = the whole
+  training set.
+* :func:`ood`: the probe is trained in distribution (``n_train`` clean samples); each test set is drawn
+  from a shifted law (:class:`Shift`: ``density=f`` multiplies firing probabilities by ``f``,
+  ``amplitude=v`` makes active features ``U(lo, v)``, ``frequency=g`` tilts firing weights
+  log-linearly, ``f_i = g^(i/(n-1))``: ``g > 1`` moves firing mass to the high-index (least important)
+  features, ``g < 1`` to the low-index ones).
+
+Random streams: every scenario draws from ``sims.backend.seed_sequence(data.seed, <scenario key>)``,
+so a scenario's draws do not depend on which other scenarios ran.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from sims import backend as B
+from sims.generators import (
+    FeatureSpec,
+    add_input_noise,
+    few_shot_indices,
+    flip_labels,
+    make_labels,
+    sample_features,
+    shift_spec,
+)
+from sims.validation import (
+    NONNEG,
+    UNIT,
+    Interval,
+    check_array,
+    check_number,
+    check_option,
+    check_values,
+)
+
+__all__ = [
+    "READOUTS",
+    "PROBES",
+    "LABEL_NOISE_KINDS",
+    "INPUT_NOISE_KINDS",
+    "NOISE_AT",
+    "SHIFT_KINDS",
+    "TaskData",
+    "Shift",
+    "make_task",
+    "features",
+    "noisy_labels",
+    "label_noise",
+    "input_noise",
+    "few_shot",
+    "ood",
+    "ood_test_set",
+    "parse_shift",
+    "shifted_spec",
+]
+
+READOUTS = ("hidden", "output")
+PROBES = ("ls", "softmax")
+LABEL_NOISE_KINDS = ("symmetric", "pair")
+INPUT_NOISE_KINDS = ("gaussian", "uniform")
+NOISE_AT = ("test", "train", "both")
+SHIFT_KINDS = ("density", "amplitude", "frequency")
+_SOFTMAX_ALPHA = 1e-4  # used by the softmax probe when alpha == 0 (separable data would diverge)
+_CHUNK = 4096  # test rows scored at once
+
+
+# ---------------------------------------------------------------------------------------------------
+# data
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TaskData:
+    """Clean training and test data of the argmax task (host numpy, float64 / int64).
+
+    x_train (N, n), y_train (N,), x_test (T, n), y_test (T,); spec : the law they were drawn from;
+    seed : the root of every scenario's random stream.
+    """
+
+    spec: FeatureSpec
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    seed: Any
+
+    @property
+    def n_classes(self) -> int:
+        return self.spec.n_features
+
+    @property
+    def n_train(self) -> int:
+        return int(self.x_train.shape[0])
+
+
+def make_task(spec: FeatureSpec, n_train: int, n_test: int, seed: Any) -> TaskData:
+    """Draw ``n_train`` training and ``n_test`` test samples of ``spec`` with argmax labels.
+
+    The training rows are one stream, so ``[:k]`` of a larger draw equals a draw of ``k`` rows (nested
+    training sets); test rows are an independent stream.
+    """
+    if not isinstance(spec, FeatureSpec):
+        raise ValueError(f"spec == {spec!r}, must be a FeatureSpec")
+    n_train = check_number("n_train", n_train, Interval(2, 10**8), integer=True)
+    n_test = check_number("n_test", n_test, Interval(1, 10**8), integer=True)
+    ss = B.seed_sequence(seed) if not isinstance(seed, np.random.SeedSequence) else seed
+    tr, te = B.seed_sequence(ss, "train"), B.seed_sequence(ss, "test")
+    x_tr = np.asarray(B.to_numpy(sample_features(spec, n_train, tr)), dtype=np.float64)
+    x_te = np.asarray(B.to_numpy(sample_features(spec, n_test, te)), dtype=np.float64)
+    y_tr = np.asarray(B.to_numpy(make_labels(x_tr, "argmax", tr)), dtype=np.int64)
+    y_te = np.asarray(B.to_numpy(make_labels(x_te, "argmax", te)), dtype=np.int64)
+    return TaskData(spec, x_tr, y_tr, x_te, y_te, ss)
+
+
+def _codes(W: Any, b: Any, n: int) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """``W`` as ``(K, m, n)`` float64 (and whether it was a single code), ``b`` as ``(K, n)`` or None."""
+    W = np.asarray(B.to_numpy(W), dtype=np.float64)
+    check_array("W", W, ndim=(2, 3))
+    single = W.ndim == 2
+    if W.shape[-1] != n:
+        raise ValueError(f"W.shape == {W.shape}, last axis must equal n_features == {n}")
+    W = W[None] if single else W
+    if b is not None:
+        b = np.asarray(B.to_numpy(b), dtype=np.float64)
+        check_array("b", b, ndim=(1, 2))
+        if b.shape[-1] != n or (b.ndim == 2 and b.shape[0] not in (1, W.shape[0])):
+            raise ValueError(f"b.shape == {b.shape}, must be ({n},) or ({W.shape[0]}, {n})")
+        b = np.broadcast_to(b, (W.shape[0], n))
+    return W, b, single
+
+
+def features(W: Any, x: Any, *, readout: str = "hidden", b: Any = None) -> np.ndarray:
+    """What the probe reads: ``h = x Wᵀ`` (``"hidden"``) or ``ReLU(x WᵀW + b)`` (``"output"``; ``b = 0``
+    when None). ``W (m, n)``, ``x (..., N, n)`` → ``(..., N, m)`` or ``(..., N, n)``."""
+    check_option("readout", readout, READOUTS)
+    W = np.asarray(B.to_numpy(W), dtype=np.float64)
+    check_array("W", W, ndim=2)
+    x = np.asarray(B.to_numpy(x), dtype=np.float64)
+    check_array("x", x, min_ndim=2)
+    if readout == "hidden":
+        return x @ W.T
+    pre = (x @ W.T) @ W
+    if b is not None:
+        pre = pre + np.asarray(b, dtype=np.float64)
+    return np.maximum(pre, 0.0)
+
+
+def _check_common(readout: str, probe: str, alpha: float) -> float:
+    check_option("readout", readout, READOUTS)
+    check_option("probe", probe, PROBES)
+    return check_number("alpha", alpha, NONNEG)
+
+
+def _n_trains(data: TaskData, n_train: Any) -> tuple[int, ...]:
+    if n_train is None:
+        return (data.n_train,)
+    vals = np.atleast_1d(np.asarray(n_train))
+    if vals.ndim != 1 or vals.size == 0:
+        raise ValueError(f"n_train == {n_train!r}, must be an int or a non-empty 1-D sequence of ints")
+    out = tuple(check_number("n_train", v, Interval(2, data.n_train), integer=True) for v in vals.tolist())
+    return out
+
+
+def _fit(H: np.ndarray, y: np.ndarray, C: int, probe: str, alpha: float, label_sets: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Fitted ``(coef (..., d, C), intercept (..., C))`` as host arrays."""
+    if probe == "ls":
+        from sims.probes import fit_linear
+
+        pr = fit_linear(H, y, C, alpha=alpha, label_sets=label_sets)
+    else:
+        import warnings
+
+        from sims.sgd import ConvergenceWarning, fit_sgd
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # reported accuracy is what it is
+            pr = fit_sgd(H, y, C, loss="softmax", alpha=alpha if alpha > 0 else _SOFTMAX_ALPHA,
+                         label_sets=label_sets)
+    return np.asarray(B.to_numpy(pr.coef)), np.asarray(B.to_numpy(pr.intercept))
+
+
+def _accuracy(H: np.ndarray, coef: np.ndarray, icpt: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Accuracy of probes ``coef (..., d, C)`` on ``H (N, d)`` (or ``(..., N, d)``) against ``y (N,)``;
+    rows scored in chunks. Returns ``(...)``."""
+    N = y.shape[0]
+    hits = None
+    for lo in range(0, N, _CHUNK):
+        hi = min(N, lo + _CHUNK)
+        s = H[..., lo:hi, :] @ coef + icpt[..., None, :]
+        h = (np.argmax(s, axis=-1) == y[lo:hi]).sum(axis=-1)
+        hits = h if hits is None else hits + h
+    return hits / N
+
+
+# ---------------------------------------------------------------------------------------------------
+# label noise
+# ---------------------------------------------------------------------------------------------------
+def noisy_labels(data: TaskData, rates: Any, *, kind: str = "symmetric", n_train: int | None = None) -> np.ndarray:
+    """The noisy training labels used by :func:`label_noise`: ``(R, n_train)`` for ``R`` rates
+    (flips nested in the rate; rows ``[:k]`` are the labels of the first ``k`` samples)."""
+    check_option("kind", kind, LABEL_NOISE_KINDS)
+    r = check_values("rates", rates, UNIT)
+    r = np.atleast_1d(r)
+    N = data.n_train if n_train is None else check_number("n_train", n_train, Interval(1, data.n_train), integer=True)
+    ss = B.seed_sequence(data.seed, "scenario", "label-noise", kind)
+    return np.asarray(B.to_numpy(flip_labels(data.y_train[:N], data.n_classes, r[:, None], ss, kind=kind)))
+
+
+def label_noise(W: Any, data: TaskData, rates: Any, *, kind: str = "symmetric", n_train: Any = None,
+                readout: str = "hidden", b: Any = None, probe: str = "ls", alpha: float = 0.0) -> np.ndarray:
+    """Clean-test accuracy of probes trained on noisy labels.
+
+    Returns ``(K, len(n_train), len(rates))`` for a batch of codes, ``(len(n_train), len(rates))`` for one.
+    """
+    alpha = _check_common(readout, probe, alpha)
+    rates = np.atleast_1d(check_values("rates", rates, UNIT))
+    ns = _n_trains(data, n_train)
+    W, b, single = _codes(W, b, data.n_classes)
+    Y = noisy_labels(data, rates, kind=kind, n_train=max(ns))  # (R, N)
+    C = data.n_classes
+    out = np.empty((W.shape[0], len(ns), len(rates)))
+    for k in range(W.shape[0]):
+        bk = None if b is None else b[k]
+        H_tr = features(W[k], data.x_train[: max(ns)], readout=readout, b=bk)
+        H_te = features(W[k], data.x_test, readout=readout, b=bk)
+        for j, nt in enumerate(ns):
+            coef, icpt = _fit(H_tr[:nt], Y[:, :nt], C, probe, alpha, True)  # (R, d, C)
+            out[k, j] = _accuracy(H_te, coef, icpt, data.y_test)
+    return out[0] if single else out
+
+
+# ---------------------------------------------------------------------------------------------------
+# input noise
+# ---------------------------------------------------------------------------------------------------
+def _noise(data: TaskData, x: np.ndarray, kind: str, which: str) -> np.ndarray:
+    """Unit-variance noise ``z`` for the rows of ``x`` (stream per kind and train/test)."""
+    ss = B.seed_sequence(data.seed, "scenario", "input-noise", which)
+    return np.asarray(B.to_numpy(add_input_noise(np.zeros_like(x), 1.0, ss, kind=kind)))
+
+
+def input_noise(W: Any, data: TaskData, scales: Any, *, kind: str = "gaussian", at: str = "test",
+                n_train: Any = None, readout: str = "hidden", b: Any = None, probe: str = "ls",
+                alpha: float = 0.0) -> np.ndarray:
+    """Clean-label test accuracy with input noise ``x + lam z`` at ``at`` ("test", "train", "both").
+
+    Returns ``(K, len(n_train), len(scales))`` for a batch of codes (without ``K`` for one).
+    """
+    alpha = _check_common(readout, probe, alpha)
+    check_option("kind", kind, INPUT_NOISE_KINDS)
+    check_option("at", at, NOISE_AT)
+    lams = np.atleast_1d(check_values("scales", scales, Interval(0.0, 1e6, "[]")))
+    ns = _n_trains(data, n_train)
+    W, b, single = _codes(W, b, data.n_classes)
+    C, N = data.n_classes, max(ns)
+    x_tr, x_te = data.x_train[:N], data.x_test
+    z_tr = _noise(data, x_tr, kind, "train") if at in ("train", "both") else None
+    z_te = _noise(data, x_te, kind, "test") if at in ("test", "both") else None
+    out = np.empty((W.shape[0], len(ns), len(lams)))
+    for k in range(W.shape[0]):
+        bk = None if b is None else b[k]
+        linear = readout == "hidden"
+        if linear:  # h(x + lam z) = h(x) + lam h(z): no re-encoding per level
+            H_tr, H_te = x_tr @ W[k].T, x_te @ W[k].T
+            Z_tr = None if z_tr is None else z_tr @ W[k].T
+            Z_te = None if z_te is None else z_te @ W[k].T
+        for j, nt in enumerate(ns):
+            if at == "test":
+                Htr = H_tr[:nt] if linear else features(W[k], x_tr[:nt], readout=readout, b=bk)
+                coef, icpt = _fit(Htr, data.y_train[:nt], C, probe, alpha, False)
+            for i, lv in enumerate(lams):
+                if at != "test":
+                    Htr = (H_tr[:nt] + lv * Z_tr[:nt]) if linear else features(
+                        W[k], x_tr[:nt] + lv * z_tr[:nt], readout=readout, b=bk)
+                    coef, icpt = _fit(Htr, data.y_train[:nt], C, probe, alpha, False)
+                if at == "train":
+                    Hte = H_te if linear else features(W[k], x_te, readout=readout, b=bk)
+                else:
+                    Hte = (H_te + lv * Z_te) if linear else features(W[k], x_te + lv * z_te, readout=readout, b=bk)
+                out[k, j, i] = _accuracy(Hte, coef, icpt, data.y_test)
+    return out[0] if single else out
+
+
+# ---------------------------------------------------------------------------------------------------
+# few-shot
+# ---------------------------------------------------------------------------------------------------
+def few_shot(W: Any, data: TaskData, ks: Sequence[int], *, readout: str = "hidden", b: Any = None,
+             probe: str = "ls", alpha: float = 0.0) -> np.ndarray:
+    """Clean-test accuracy of probes trained on ``k`` samples per class (``k = 0``: all ``n_train``).
+
+    Subsets are stratified and nested in ``k`` (``sims.generators.few_shot_indices``); a ``k`` larger
+    than the smallest class of the training set is refused. Returns ``(K, len(ks))`` (``(len(ks),)``).
+    """
+    alpha = _check_common(readout, probe, alpha)
+    ks = tuple(check_number("k", k, Interval(0, 10**8), integer=True) for k in np.atleast_1d(np.asarray(ks)).tolist())
+    if not ks:
+        raise ValueError("ks == (), must list at least one k (0 = all training samples)")
+    W, b, single = _codes(W, b, data.n_classes)
+    C = data.n_classes
+    ss = B.seed_sequence(data.seed, "scenario", "few-shot")
+    idx = {k: (np.arange(data.n_train) if k == 0 else np.asarray(B.to_numpy(
+        few_shot_indices(data.y_train, k, ss, n_classes=C)))) for k in ks}
+    out = np.empty((W.shape[0], len(ks)))
+    for kk in range(W.shape[0]):
+        bk = None if b is None else b[kk]
+        H_tr = features(W[kk], data.x_train, readout=readout, b=bk)
+        H_te = features(W[kk], data.x_test, readout=readout, b=bk)
+        for j, k in enumerate(ks):
+            coef, icpt = _fit(H_tr[idx[k]], data.y_train[idx[k]], C, probe, alpha, False)
+            out[kk, j] = _accuracy(H_te, coef, icpt, data.y_test)
+    return out[0] if single else out
+
+
+# ---------------------------------------------------------------------------------------------------
+# out of distribution
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Shift:
+    """A test-time change of the feature law: ``kind`` in :data:`SHIFT_KINDS`, ``value`` > 0."""
+
+    kind: str
+    value: float
+
+    def __post_init__(self) -> None:
+        check_option("shift kind", self.kind, SHIFT_KINDS)
+        object.__setattr__(self, "value", check_number(f"{self.kind}", self.value, Interval(0.0, 1e6, "(]")))
+
+    def label(self) -> str:
+        return f"{self.kind}={self.value:g}"
+
+
+def parse_shift(text: str) -> Shift:
+    """``"density=2"`` → ``Shift("density", 2.0)`` (see :data:`SHIFT_KINDS`)."""
+    if not isinstance(text, str) or text.count("=") != 1:
+        raise ValueError(f"shift == {text!r}, must look like 'density=2', 'amplitude=0.5' or 'frequency=4'")
+    kind, val = (p.strip() for p in text.split("="))
+    check_option("shift kind", kind, SHIFT_KINDS)
+    try:
+        v = float(val)
+    except ValueError:
+        raise ValueError(f"shift == {text!r}: {val!r} is not a number") from None
+    return Shift(kind, v)
+
+
+def shifted_spec(spec: FeatureSpec, shift: Shift) -> FeatureSpec:
+    """The test law after ``shift`` (see the module docstring); refuses shifts leaving the valid range."""
+    if not isinstance(shift, Shift):
+        raise ValueError(f"shift == {shift!r}, must be a Shift (see parse_shift)")
+    n = spec.n_features
+    if shift.kind == "density":
+        S = spec.sparsity_array()
+        S_new = 1.0 - shift.value * (1.0 - S)
+        if np.any(S_new < 0):
+            raise ValueError(f"density == {shift.value:g} makes a firing probability exceed 1 "
+                             f"(sparsity {float(S.min()):g}); must be <= {1.0 / (1.0 - float(S.min())):g}")
+        S_new = float(S_new[0]) if np.all(S_new == S_new[0]) else tuple(S_new)
+        return shift_spec(spec, sparsity=S_new)
+    if shift.kind == "amplitude":
+        lo = spec.amplitude[0]
+        if not shift.value > lo:
+            raise ValueError(f"amplitude == {shift.value:g}, must exceed the lower amplitude {lo:g}")
+        return shift_spec(spec, amplitude=(lo, shift.value))
+    f = shift.value ** (np.arange(n) / max(n - 1, 1))
+    base = np.ones(n) if spec.frequency is None else np.asarray(spec.frequency)
+    return shift_spec(spec, frequency=tuple(base * f))
+
+
+def ood_test_set(data: TaskData, shift: Any, n_test: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The test set :func:`ood` scores for ``shift`` (a :class:`Shift` or a string): ``n_test`` rows
+    (default: as many as ``data.x_test``) of the shifted law from the stream ``(data.seed, "ood",
+    shift)``, with clean argmax labels. Returns ``(x (T, n), y (T,))``."""
+    s = shift if isinstance(shift, Shift) else parse_shift(shift)
+    sp = shifted_spec(data.spec, s)
+    T = data.x_test.shape[0] if n_test is None else check_number("n_test", n_test, Interval(1, 10**8), integer=True)
+    ss = B.seed_sequence(data.seed, "scenario", "ood", s.label())
+    x = np.asarray(B.to_numpy(sample_features(sp, T, ss)), dtype=np.float64)
+    return x, np.asarray(B.to_numpy(make_labels(x, "argmax", ss)), dtype=np.int64)
+
+
+def ood(W: Any, data: TaskData, shifts: Sequence[Any], *, n_train: int | None = None, n_test: int | None = None,
+        readout: str = "hidden", b: Any = None, probe: str = "ls", alpha: float = 0.0) -> np.ndarray:
+    """Accuracy of the in-distribution probe (``n_train`` clean samples) on test sets of shifted laws.
+
+    ``shifts``: :class:`Shift` objects or strings (:func:`parse_shift`); each test set has ``n_test``
+    rows (default: as many as ``data.x_test``), its own stream, and clean argmax labels.
+    Returns ``(K, len(shifts))`` (``(len(shifts),)`` for one code).
+    """
+    alpha = _check_common(readout, probe, alpha)
+    sh = [s if isinstance(s, Shift) else parse_shift(s) for s in shifts]
+    if not sh:
+        raise ValueError("shifts == (), must list at least one shift")
+    nt = _n_trains(data, n_train)[0]
+    tests = [ood_test_set(data, s, n_test) for s in sh]
+    W, b, single = _codes(W, b, data.n_classes)
+    out = np.empty((W.shape[0], len(sh)))
+    for k in range(W.shape[0]):
+        bk = None if b is None else b[k]
+        coef, icpt = _fit(features(W[k], data.x_train[:nt], readout=readout, b=bk), data.y_train[:nt],
+                          data.n_classes, probe, alpha, False)
+        for j, (x, y) in enumerate(tests):
+            out[k, j] = _accuracy(features(W[k], x, readout=readout, b=bk), coef, icpt, y)
+    return out[0] if single else out
