@@ -3,16 +3,18 @@
 Verdicts, statements and reasons are read from the live registry (``theory.claims.all_claims()``), so
 the report's verdict text is the registry's, character for character. The numeric checks
 (``theory.claims.run_checks``, about 20 s) run with a fixed seed; their results are cached in
-``<out>/runs/theory/checks.json`` with the seed, the claim ids and a digest of every source file of
-``theory/`` and ``sims/`` that was loaded when they ran (the code they executed). The cache is reused
-only while all of these are unchanged: a change of that code or of the registry reruns the checks;
-files the checks never import (work in progress elsewhere in the tree) do not. A damaged cache is our
+``<out>/runs/theory/checks.json`` with the seed, the claim ids and a digest of the code they can run:
+the loaded ``theory`` modules and every ``theory`` / ``sims`` module their source imports,
+transitively. The cache is reused only while all of these are unchanged: a change of that code or of
+the registry reruns the checks; files that code never imports (work in progress elsewhere in the tree)
+do not. A damaged cache is our
 own file, not an input: it is computed again (with a notice).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -67,23 +69,52 @@ def _digest(path: Path) -> str:
     return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
 
 
-def _loaded_code() -> dict[str, str]:
-    """Digest of every loaded module file of ``theory/`` and ``sims/`` (relative path -> hex)."""
-    out = {}
+_IMPORT = re.compile(r"^\s*(?:from\s+((?:theory|sims)(?:\.\w+)*)\s+import\s+([\w\s,()]+)|"
+                     r"import\s+((?:theory|sims)(?:\.\w+)*))", re.M)
+
+
+def _module_file(name: str) -> Path | None:
+    base = _ROOT.joinpath(*name.split("."))
+    for cand in (base.with_suffix(".py"), base / "__init__.py"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _code_files() -> list[Path]:
+    """The source files the checks can execute: the loaded ``theory`` modules (the registry and its claim
+    modules) and, transitively, every ``theory`` / ``sims`` module their source imports; plus the
+    expression caches. Files nobody imports from there (work in progress elsewhere) are not included."""
+    todo = []
     for mod in list(sys.modules.values()):
         f = getattr(mod, "__file__", None)
-        if not f:
+        if f and Path(f).resolve().is_relative_to(_ROOT / "theory"):
+            todo.append(Path(f).resolve())
+    seen: set[Path] = set()
+    while todo:
+        p = todo.pop()
+        if p in seen or not p.is_file():
             continue
-        p = Path(f).resolve()
-        try:
-            rel = p.relative_to(_ROOT)
-        except ValueError:
-            continue
-        if rel.parts[0] in ("theory", "sims") and p.is_file():
-            out[str(rel)] = _digest(p)
-    for p in sorted((_ROOT / "theory" / "_cache").glob("*.json")):  # data the checks read
-        out[str(p.relative_to(_ROOT))] = _digest(p)
-    return dict(sorted(out.items()))
+        seen.add(p)
+        for m in _IMPORT.finditer(p.read_text(encoding="utf-8")):
+            names = [m.group(3)] if m.group(3) else [m.group(1)] + [
+                f"{m.group(1)}.{n.strip()}" for n in m.group(2).replace("(", " ").replace(")", " ").split(",") if n.strip()]
+            for name in names:
+                name = name.split(" as ")[0].strip()
+                f = _module_file(name)
+                if f is not None:
+                    todo.append(f)
+                    if "." in name:  # the packages on the way are imported too
+                        pkg = _module_file(name.rsplit(".", 1)[0])
+                        if pkg is not None:
+                            todo.append(pkg)
+    seen.update(p.resolve() for p in (_ROOT / "theory" / "_cache").glob("*.json"))
+    return sorted(seen)
+
+
+def _loaded_code() -> dict[str, str]:
+    """Digest of every file of :func:`_code_files` (relative path -> hex)."""
+    return {str(p.relative_to(_ROOT)): _digest(p) for p in _code_files()}
 
 
 def _still_valid(code: Any) -> bool:

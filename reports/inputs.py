@@ -49,7 +49,8 @@ class Source:
     config_class: str  # "<module>.<Class>", as recorded in manifest.json
     columns: tuple[str, ...]  # columns results.csv must have
     tables: tuple[str, ...] = ()  # further CSVs the run folder must hold
-    count_tables: Callable[[list[dict]], dict[str, int]] | None = None  # expected rows of ``tables``
+    count_tables: Callable[[list[dict], Any], dict[str, int]] | None = None  # expected rows of ``tables``
+    json_files: tuple[tuple[str, tuple[str, ...]], ...] = ()  # JSON files the folder must hold, with their keys
     quick_args: tuple[str, ...] = ("--quick",)
 
     @property
@@ -61,12 +62,18 @@ class Source:
         return getattr(importlib.import_module(mod), cls)
 
 
-def _realdata_counts(rows: list[dict]) -> dict[str, int]:
+def _realdata_counts(rows: list[dict], config: Any) -> dict[str, int]:
     from realdata import summary
 
     return {"summary.csv": len(summary.aggregate(rows)),
             "differences.csv": len(summary.paired_differences(rows)),
             "theory_check.csv": len(summary.theory_check(rows))}
+
+
+def _robustness_counts(rows: list[dict], config: Any) -> dict[str, int]:
+    from reports.robustness import counts
+
+    return counts(rows, config)
 
 
 SOURCES: dict[str, Source] = {
@@ -79,6 +86,13 @@ SOURCES: dict[str, Source] = {
         "realdata", "Real data (CL vs NCL vs SAE)", "realdata.run", "realdata.run.RealDataConfig",
         ("replicate", "cell_seed", "representation", "scenario", "level", "metric", "value"),
         tables=("summary.csv", "differences.csv", "theory_check.csv"), count_tables=_realdata_counts),
+    "robustness": Source(
+        "robustness", "Toy models (robustness sweep)", "sims.robustness_sweep", "sims.robustness_sweep.RobustnessConfig",
+        ("sparsity", "m", "cell_seed", "record", "rep", "comparator", "role", "scenario", "kind", "at", "level",
+         "n_train", "acc"),
+        tables=("summary.csv", "differences.csv", "boundaries.csv"),
+        count_tables=_robustness_counts,
+        json_files=(("verdict.json", ("sparsity", "m", "n_train", "clean", "label_noise", "input_noise")),)),
 }
 
 
@@ -99,6 +113,7 @@ class Run:
     columns: list[str]
     rows: list[dict[str, str]]
     tables: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    json: dict[str, dict[str, Any]] = field(default_factory=dict)
     ignored: int = 0  # older complete runs of the same CLI that were not used
 
     @property
@@ -146,7 +161,7 @@ def read_table(path: Path, required: Sequence[str] = (), expected_rows: int | No
     return header, rows
 
 
-def _read_manifest(path: Path) -> dict[str, Any]:
+def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -166,7 +181,7 @@ def load_run(source: Source, folder: str | os.PathLike, origin: str) -> Run:
     if not path.is_dir():
         raise ValueError(f"{path}: is not a folder (expected a run folder of {source.command})")
     man_path = path / "manifest.json"
-    man = _read_manifest(man_path)
+    man = _read_json(man_path)
     fmt = man.get("format_version")
     if fmt != FORMAT_VERSION:
         raise _fail(man_path, f"format_version == {fmt!r}, this toolkit reads {FORMAT_VERSION}: a results folder "
@@ -192,13 +207,20 @@ def load_run(source: Source, folder: str | os.PathLike, origin: str) -> Run:
     required = tuple(dict.fromkeys((*cls.axes(), "cell_seed", *source.columns)))
     columns, rows = read_table(path / "results.csv", required, n_rows)
     tables = {}
-    expected = source.count_tables(rows) if source.count_tables is not None else {}
+    expected = source.count_tables(rows, config) if source.count_tables is not None else {}
     for name in source.tables:
         if expected.get(name) == 0 and not (path / name).exists():
             tables[name] = []  # the CLI writes no file for an empty table (e.g. a single representation)
         else:
             tables[name] = read_table(path / name, (), expected.get(name))[1]
-    return Run(source, path, origin, man, config, columns, rows, tables)
+    docs = {}
+    for name, keys in source.json_files:
+        doc = _read_json(path / name)
+        missing = [k for k in keys if k not in doc]
+        if missing:
+            raise _fail(path / name, f"has no field {missing[0]!r}: written by another version of {source.command}?")
+        docs[name] = doc
+    return Run(source, path, origin, man, config, columns, rows, tables, docs)
 
 
 def _finished(man: Mapping[str, Any]) -> str:
@@ -217,7 +239,7 @@ def find_latest(runs_dir: Path, sources: Mapping[str, Source]) -> dict[str, tupl
             continue
         man_path = sub / "manifest.json"
         try:
-            man = _read_manifest(man_path)
+            man = _read_json(man_path)
         except ValueError as exc:
             raise ValueError(f"{exc}; cannot tell which CLI wrote {sub} (remove the folder, or choose the "
                              "runs with --margin/--realdata/--robustness, or another --runs)") from None

@@ -29,6 +29,10 @@ SECTION_TITLES = (  # fixed strings of the issue; reports.sections.TITLES must h
     "Toy models: Fig. 5 curves, few-shot, OOD and phase diagram",
     "Real data: CL vs NCL vs SAE with CIs and monosemanticity", "Benchmarks", "Limitations",
 )
+ROBUSTNESS_TINY = ["--quick", "--sparsity", "0.9", "--m", "10", "--reps", "2", "--n-train", "200,1000",
+                   "--label-noise", "0,0.5", "--input-noise", "0,0.4", "--noise-n-train", "1000", "--few-shot", "1,0",
+                   "--ood", "density=2", "--train-steps", "200", "--n-test", "512", "--theory-pop", "5000",
+                   "--theory-test", "200", "--fig-sparsity", "0.9", "--fig-m", "10"]
 REALDATA_TINY = ["--quick", "--arch", "mlp", "--epochs", "1", "--sae-epochs", "5", "--feature-dim", "16",
                  "--label-noise", "0,0.4", "--input-noise", "0,0.3", "--few-shot", "1,0"]
 
@@ -65,13 +69,18 @@ def _cells(line: str) -> list[str]:
 # ------------------------------------------------------------------------------------------ fixtures
 @pytest.fixture(scope="module")
 def runs_dir(tmp_path_factory) -> Path:
-    """runs/ with one quick main-sweep run and one tiny real-data run, made by the CLIs themselves."""
+    """runs/ with one quick main-sweep run, one tiny real-data run and (when sims.robustness_sweep is part
+    of the checkout) one tiny robustness run, made by the CLIs themselves."""
     from realdata.run import main as realdata_main
     from sims.margin_sweep import main as margin_main
 
     root = tmp_path_factory.mktemp("runs")
     assert margin_main(["--quick", "--out", str(root / "margin"), "--quiet"]) == 0
     assert realdata_main([*REALDATA_TINY, "--out", str(root / "realdata"), "--quiet"]) == 0
+    if "robustness" in I.available_sources():
+        from sims.robustness_sweep import main as robustness_main
+
+        assert robustness_main([*ROBUSTNESS_TINY, "--out", str(root / "robustness"), "--quiet"]) == 0
     return root
 
 
@@ -209,6 +218,9 @@ def test_find_latest_picks_the_newest_complete_run(runs_dir, tmp_path):
         man["finished_utc"] = stamp
         (folder / "manifest.json").write_text(json.dumps(man))
     shutil.copytree(runs_dir / "realdata", root / "z-real")
+    (root / "y-other").mkdir()
+    (root / "y-other" / "results.csv").write_text("a\n1\n")
+    (root / "y-other" / "manifest.json").write_text(json.dumps({"config_class": "some.other.Config"}))
     found = I.find_latest(root, I.SOURCES)
     assert found["margin"] == (new, 1) and found["realdata"][0] == root / "z-real"
     (new / "manifest.json").write_text("{not json")
@@ -388,3 +400,26 @@ def test_pdf_page_one_is_not_blank(built, tmp_path):
     img = imread(tmp_path / "p1.png")
     ink = float(np.mean(img[..., :3].mean(axis=-1) < 0.9))
     assert 0.01 < ink < 0.6, ink
+
+
+@pytest.mark.slow
+def test_pdf_toy_model_tables_equal_their_files(built, runs_dir):
+    if "robustness" not in I.available_sources():
+        pytest.skip("sims.robustness_sweep is not part of this checkout")
+    text = _norm(built["text"])
+    assert "Not available in this build" not in text
+    lines = built["text"].splitlines()
+    rob = runs_dir / "robustness"
+    verdict = json.loads((rob / "verdict.json").read_text())
+    clean = next(_cells(ln) for ln in lines if _cells(ln)[:2] == ["clean", "-"])
+    assert _close(clean[2], verdict["clean"]["diff"]) and clean[4] == verdict["clean"]["winner"]
+    for sc in ("label_noise", "input_noise"):
+        for lv, d in zip(verdict[sc]["levels"], verdict[sc]["diff"]):
+            row = next(_cells(ln) for ln in lines if _cells(ln)[:2] == [sc, f"{lv:.4g}"])
+            assert _close(row[2], d)
+    bnd = _read_csv(rob / "boundaries.csv")
+    shown = [_cells(ln) for ln in lines if _cells(ln)[:1] and _cells(ln)[0] in {b["sweep"] for b in bnd}
+             and len(_cells(ln)) == 10]
+    assert len(shown) == len(bnd)
+    for row, b in zip(shown, bnd):
+        assert row[0] == b["sweep"] and _close(row[5], b["emp"]) and _close(row[7], b["pred"]) and row[9] == b["agree"]
