@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["two_feature_figure", "margin_accuracy_figure", "phase_table", "phase_figure", "t95", "separation_figure",
+__all__ = ["grid", "representations", "two_feature_figure", "margin_accuracy_figure", "phase_table", "phase_figure", "t95", "separation_figure",
            "realdata_curves_figure", "realdata_mono_figure", "COLORS"]
 
 COLORS = {"mono": "#222222", "random": "#1f77b4", "antipodal": "#d62728", "frame": "#2ca02c",
@@ -21,7 +21,7 @@ COLORS = {"mono": "#222222", "random": "#1f77b4", "antipodal": "#d62728", "frame
 Draw = Callable[[Any, dict], None]
 
 
-def _grid(fig: Any, rect: dict, nrows: int, ncols: int, **kw: Any) -> np.ndarray:
+def grid(fig: Any, rect: dict, nrows: int, ncols: int, **kw: Any) -> np.ndarray:
     gs = fig.add_gridspec(nrows, ncols, **rect, **{"wspace": 0.35, "hspace": 0.55, **kw})
     return np.array([[fig.add_subplot(gs[i, j]) for j in range(ncols)] for i in range(nrows)])
 
@@ -61,7 +61,7 @@ def two_feature_figure(sparsities: Sequence[float] = (0.1, 0.5, 0.9), weight: fl
             curves[task, S] = (np.asarray(rl), np.asarray(re))
 
     def draw(fig: Any, rect: dict) -> None:
-        axes = _grid(fig, rect, 1, 2)
+        axes = grid(fig, rect, 1, 2)
         styles = ("-", "--", ":")
         for k, S in enumerate(sparsities):
             for task, col in (("argmax", COLORS["random"]), ("presence", COLORS["antipodal"])):
@@ -95,7 +95,7 @@ def margin_accuracy_figure(rows: list[dict], config: Any) -> Draw:
     lams = sorted(config.input_noise)
 
     def draw(fig: Any, rect: dict) -> None:
-        axes = _grid(fig, rect, 1, len(config.sparsity))
+        axes = grid(fig, rect, 1, len(config.sparsity))
         for j, S in enumerate(config.sparsity):
             ax = axes[0, j]
             for code in config.code:
@@ -165,7 +165,7 @@ def phase_figure(table: list[dict], config: Any) -> Draw:
             ax.text(0.5, 0.5, "no superposed code with a theory row in this run", ha="center", va="center")
             ax.set_axis_off()
             return
-        axes = _grid(fig, rect, len(codes), len(config.sparsity), hspace=0.6)
+        axes = grid(fig, rect, len(codes), len(config.sparsity), hspace=0.6)
         norm = TwoSlopeNorm(vmin=-vmax, vcenter=0.0, vmax=vmax)
         mesh = None
         for i, code in enumerate(codes):
@@ -217,7 +217,7 @@ def separation_figure(rows: list[dict], config: Any) -> Draw:
                     and r.get("check") == "margin_sample" and r.get("stat") == "q50")
 
     def draw(fig: Any, rect: dict) -> None:
-        axes = _grid(fig, rect, 2, len(config.sparsity))
+        axes = grid(fig, rect, 2, len(config.sparsity))
         for j, S in enumerate(config.sparsity):
             for code in config.code:
                 qs = [q for q in sorted(config.ratio) if (S, code, q) in marg]
@@ -250,7 +250,7 @@ def separation_figure(rows: list[dict], config: Any) -> Draw:
 
 
 # ---------------------------------------------------------------------------------- real data
-def _reps(summary: list[dict]) -> list[str]:
+def representations(summary: list[dict]) -> list[str]:
     seen: dict[str, None] = {}
     for a in summary:
         if a["representation"] != "all":
@@ -261,7 +261,7 @@ def _reps(summary: list[dict]) -> list[str]:
 def realdata_curves_figure(summary: list[dict], scenarios: Sequence[str]) -> Draw:
     """Test accuracy of the linear probe vs corruption level per scenario (summary.csv): mean and 95% CI
     band over replicates, one line per representation."""
-    reps = _reps(summary)
+    reps = representations(summary)
     labels = {"label_noise": "label noise $\\eta$", "few_shot": "k per class (rightmost: all)",
               "gaussian_noise": "pixel noise std", "uniform_noise": "pixel noise std", "rotation": "degrees",
               "inversion": "blend weight", "blur": "$\\sigma$ (px)", "translation": "pixels"}
@@ -269,7 +269,7 @@ def realdata_curves_figure(summary: list[dict], scenarios: Sequence[str]) -> Dra
     def draw(fig: Any, rect: dict) -> None:
         ncol = 4
         nrow = max(1, math.ceil(len(scenarios) / ncol))
-        axes = _grid(fig, rect, nrow, ncol)
+        axes = grid(fig, rect, nrow, ncol)
         for k, ax in enumerate(axes.ravel()):
             if k >= len(scenarios):
                 ax.set_axis_off()
@@ -307,11 +307,11 @@ REALDATA_METRICS = (("monosemanticity", "semantic_consistency", "semantic consis
 
 def realdata_mono_figure(summary: list[dict]) -> Draw:
     """Monosemanticity and class-geometry metrics per representation (summary.csv, level 0): mean with 95% CI."""
-    reps = _reps(summary)
+    reps = representations(summary)
     look = {(a["representation"], a["scenario"], a["metric"]): a for a in summary if _finite(a["level"]) == 0.0}
 
     def draw(fig: Any, rect: dict) -> None:
-        axes = _grid(fig, rect, 1, len(REALDATA_METRICS))
+        axes = grid(fig, rect, 1, len(REALDATA_METRICS))
         for ax, (sc, metric, title) in zip(axes.ravel(), REALDATA_METRICS):
             vals = [look.get((r, sc, metric)) for r in reps]
             m = np.array([_finite(v["mean"]) if v else np.nan for v in vals])

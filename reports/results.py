@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 from reports import figures as F
 from reports.layout import FigureBlock, Heading, Paragraph, Table
 
-__all__ = ["Part", "num", "pm", "typed", "margin_part", "realdata_part", "missing_part", "DerivedTable"]
+__all__ = ["Part", "num", "pm", "typed", "rel_path", "margin_part", "realdata_part", "missing_part", "DerivedTable"]
 
 
 def num(v: Any) -> str:
@@ -75,7 +75,7 @@ class Part:
     evidence: Callable[[str], list[str]] = lambda cid: []
 
 
-def _rel(p: Path) -> str:
+def rel_path(p: Path) -> str:
     try:
         return str(Path(p).resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
@@ -105,7 +105,7 @@ def margin_part(run: Any, tables_dir: Path, title: str) -> Part:
                                                          "tight_median", "tight_max", "informative")} for s in checks], res),
         DerivedTable("margin_phase", ["code", "sparsity", "ratio", "level", "diff", "ci", "n", "lam_star"], phase, res),
     ]
-    src = {d.name: f"{_rel(tables_dir / (d.name + '.csv'))} (computed from {_rel(res)})" for d in derived}
+    src = {d.name: f"{rel_path(tables_dir / (d.name + '.csv'))} (computed from {rel_path(res)})" for d in derived}
     figs = {
         "margin_accuracy": FigureBlock(
             "main_accuracy", "Main sweep: matched-filter accuracy under input noise",
@@ -129,7 +129,7 @@ def margin_part(run: Any, tables_dir: Path, title: str) -> Part:
     }
     blocks: list[Any] = [
         Heading(title),
-        Paragraph(f"Run folder {_rel(run.path)} ({run.variant} config, {run.origin}); "
+        Paragraph(f"Run folder {rel_path(run.path)} ({run.variant} config, {run.origin}); "
                   f"{len(run.rows)} rows. {cfg.caption()}", size=7.5),
         figs["margin_accuracy"], figs["separation"], figs["phase"],
         Table("Where mono overtakes each superposed code (matched filter): simulated crossing vs mean-field lam* (M11)",
@@ -196,8 +196,8 @@ def realdata_part(run: Any, title: str) -> Part:
 
     cfg = run.config
     summary, diffs, checks = (run.tables[n] for n in ("summary.csv", "differences.csv", "theory_check.csv"))
-    reps = F._reps(summary)
-    p_sum, p_diff, p_chk = (_rel(run.path / n) for n in ("summary.csv", "differences.csv", "theory_check.csv"))
+    reps = F.representations(summary)
+    p_sum, p_diff, p_chk = (rel_path(run.path / n) for n in ("summary.csv", "differences.csv", "theory_check.csv"))
     look = {(a["representation"], a["scenario"], a["level"], a["metric"]): a for a in summary}
     scen = [s for s in CORRUPTION_SCENARIOS if any(a["scenario"] == s and a["metric"] == "accuracy" for a in summary)]
     n_rep = len(cfg.replicate)
@@ -233,7 +233,7 @@ def realdata_part(run: Any, title: str) -> Part:
 
     blocks: list[Any] = [
         Heading(title),
-        Paragraph(f"Run folder {_rel(run.path)} ({run.variant} config, {run.origin}). {cfg.caption()}", size=7.5),
+        Paragraph(f"Run folder {rel_path(run.path)} ({run.variant} config, {run.origin}). {cfg.caption()}", size=7.5),
         figs["realdata_curves"], figs["realdata_mono"],
         Table(f"Monosemanticity (test features) and class geometry (train features), mean ± 95% CI over {n_rep} replicates",
               ["representation", *[c[2] for c in MONO_COLUMNS]], mono_rows, source=p_sum),

@@ -16,7 +16,7 @@ import numpy as np
 
 from reports import figures as F
 from reports.layout import FigureBlock, Heading, Paragraph, Table
-from reports.results import Part, _rel, num
+from reports.results import Part, num, rel_path
 
 __all__ = ["robustness_part", "counts", "SUMMARY_KEYS", "CLAIM_FIGURES"]
 
@@ -89,7 +89,7 @@ def _fig5(summary: Sequence[Mapping], comps: Sequence[str], S: float, m: int, nt
               ("input_noise", "gaussian", "both", "input noise $\\lambda$ (train + test)"))
 
     def draw(fig: Any, rect: dict) -> None:
-        axes = F._grid(fig, rect, 1, len(panels), wspace=0.45)
+        axes = F.grid(fig, rect, 1, len(panels), wspace=0.45)
         for ax, (sc, kind, at, xl) in zip(axes.ravel(), panels):
             _curves(ax, summary, comps, f"{sc.replace('_', ' ')} ({kind}{', ' + at if at else ''})", xl,
                     sparsity=S, m=m, n_train=nt, scenario=sc, kind=kind, at=at)
@@ -100,7 +100,7 @@ def _fig5(summary: Sequence[Mapping], comps: Sequence[str], S: float, m: int, nt
 
 def _few_shot(summary: Sequence[Mapping], comps: Sequence[str], Ss: Sequence[float], m: int) -> F.Draw:
     def draw(fig: Any, rect: dict) -> None:
-        axes = F._grid(fig, rect, 1, len(Ss))
+        axes = F.grid(fig, rect, 1, len(Ss))
         for ax, S in zip(axes.ravel(), Ss):
             _curves(ax, summary, comps, f"few-shot, S = {S:g}, m = {m}", "k training samples per class (rightmost: all)",
                     log=True, sparsity=S, m=m, scenario="few_shot")
@@ -114,7 +114,7 @@ def _ood(summary: Sequence[Mapping], comps: Sequence[str], S: float, m: int) -> 
     shifts = sorted({(r["kind"], _f(r["level"])) for r in rows}, key=lambda s: (s[0] != "none", s))
 
     def draw(fig: Any, rect: dict) -> None:
-        axes = F._grid(fig, rect, 1, 1)
+        axes = F.grid(fig, rect, 1, 1)
         ax = axes[0, 0]
         w = 0.8 / max(1, len(comps))
         for i, comp in enumerate(comps):
@@ -148,7 +148,7 @@ def _phase(diffs: Sequence[Mapping], bnd: Sequence[Mapping], Ss: Sequence[float]
     def draw(fig: Any, rect: dict) -> None:
         from matplotlib.colors import TwoSlopeNorm
 
-        axes = F._grid(fig, rect, 1, len(panels), wspace=0.5)
+        axes = F.grid(fig, rect, 1, len(panels), wspace=0.5)
         norm = TwoSlopeNorm(vmin=-vmax, vcenter=0.0, vmax=vmax)
         mesh = None
         for ax, (xk, yk, fixed, sweep, title) in zip(axes.ravel(), panels):
@@ -220,7 +220,7 @@ def robustness_part(run: Any, tables_dir: Any, title: str) -> Part:
     verdict = run.json["verdict.json"]
     S, m, nt = _f(verdict.get("sparsity")), int(_f(verdict.get("m"))), int(_f(verdict.get("n_train")))
     comps = [c for c in cfg.comparators]
-    src = {n: _rel(run.path / n) for n in ("summary.csv", "differences.csv", "boundaries.csv", "verdict.json")}
+    src = {n: rel_path(run.path / n) for n in ("summary.csv", "differences.csv", "boundaries.csv", "verdict.json")}
     n_rep = cfg.reps
     figs = {
         "robust_fig5": FigureBlock(
@@ -252,7 +252,7 @@ def robustness_part(run: Any, tables_dir: Any, title: str) -> Part:
     gap = verdict.get("gap_summary") or {}
     blocks: list[Any] = [
         Heading(title),
-        Paragraph(f"Run folder {_rel(run.path)} ({run.variant} config, {run.origin}). {cfg.caption()}", size=7.5),
+        Paragraph(f"Run folder {rel_path(run.path)} ({run.variant} config, {run.origin}). {cfg.caption()}", size=7.5),
         figs["robust_fig5"],
         Table(f"The paper's Fig.-5 pattern at S = {S:g}, m = {m}, n_train = {nt}: dense - superposed accuracy",
               ["scenario", "level", "difference", "95% CI", "winner", "paper's pattern"], _verdict_rows(verdict),

@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping, Sequence
 from reports.checks import CheckRecord, ClaimRow
 from reports.formulas import formula
 from reports.layout import Contents, FigureBlock, FormulaBlock, Heading, Paragraph, Table
-from reports.results import _rel, num
+from reports.results import num, rel_path
 
 __all__ = ["TITLES", "title_page", "provenance", "claims_section", "formulas_section", "benchmarks_section",
            "limitations_section", "BENCHMARKS", "read_benchmark"]
@@ -58,10 +58,10 @@ def provenance(runs: Mapping[str, Any], checks: CheckRecord | None, build_git: A
     rows = []
     for name, run in runs.items():
         m = run.manifest
-        rows.append([name, run.source.command, _rel(run.path), run.variant, str(m.get("seed")), str(len(run.rows)),
+        rows.append([name, run.source.command, rel_path(run.path), run.variant, str(m.get("seed")), str(len(run.rows)),
                      num(m.get("wall_time_s")), str(m.get("finished_utc", "-")), _git(m.get("git"))])
     if checks is not None:
-        rows.append(["theory", "theory.claims.run_checks", _rel(checks.path), "all claims", str(checks.seed),
+        rows.append(["theory", "theory.claims.run_checks", rel_path(checks.path), "all claims", str(checks.seed),
                      str(len(checks.results)), num(checks.wall_time_s), checks.finished_utc, _git(build_git)])
     blocks: list[Any] = [
         Heading(TITLES["provenance"]),
@@ -144,7 +144,7 @@ def claims_section(claims: Sequence[ClaimRow], checks: CheckRecord | None, fig_n
         Table("Verdicts at a glance", ["claim id", "paper", "verdict", "check", "figures"],
               [[c.id, c.paper_ref or "-", c.verdict_class, check_cell(c.id), ", ".join(figs(c.id)) or "-"]
                for c in ordered], source="theory.claims registry; checks: " + (
-                  _rel(checks.path) if checks is not None else "not run"), wrap=(1,), align="lllll"),
+                  rel_path(checks.path) if checks is not None else "not run"), wrap=(1,), align="lllll"),
     ]
     for c in ordered:
         blocks.append(Heading(f"[{c.id}]" + (f"  {c.paper_ref}" if c.paper_ref else ""), level=2))
@@ -239,7 +239,7 @@ def benchmarks_section(folder: Path) -> list[Any]:
         b = read_benchmark(path)
         if b is None:
             rows.append([short, "not measured", "-", "-", "-", "-", "-"])
-            notes.append(f"{title}: not measured ({_rel(path)} does not exist; run {cmd}).")
+            notes.append(f"{title}: not measured ({rel_path(path)} does not exist; run {cmd}).")
             continue
         ours, peer = b["ours_s"], b["peer_s"]
         ratio = f"{num(peer / ours)}x" if peer is not None and ours > 0 else "-"
@@ -254,7 +254,7 @@ def benchmarks_section(folder: Path) -> list[Any]:
                   "speed-up = peer / ours. Timings on a shared machine are noisy: the load average is recorded.", size=7.5),
         Table("Benchmarks: P1, P2 and the main job's wall time", ["benchmark", "ours (s)", "peer", "peer (s)",
                                                                   "speed-up", "machine", "date (UTC)"],
-              rows, source=_rel(folder) + "/*.json", wrap=(2, 5), align="lrlrrll"),
+              rows, source=rel_path(folder) + "/*.json", wrap=(2, 5), align="lrlrrll"),
         *[Paragraph(n, size=6.5) for n in notes],
     ]
 
