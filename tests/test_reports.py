@@ -273,6 +273,21 @@ def test_bad_flags_and_damaged_benchmark_are_one_line_errors(runs_dir, tmp_path,
     _fails(capsys, ["--runs", str(runs_dir)], tmp_path / "file", "--out")
 
 
+def test_missing_benchmark_is_not_measured_never_omitted(tmp_path, capsys):
+    from reports.layout import Table
+    from reports.sections import BENCHMARKS, benchmarks_section
+
+    (tmp_path / "p2_toy_model.json").write_text(json.dumps({
+        "benchmark": "p2_toy_model", "workload": "w", "ours_s": 2.0, "peer": "PyTorch", "peer_s": 5.0,
+        "date_utc": "2000-01-02T03:04:05+00:00", "machine": {"cpu_model": "cpu", "cpu_count": 2}}))
+    (table,) = [b for b in benchmarks_section(tmp_path) if isinstance(b, Table)]
+    rows = {r[0]: r for r in table.rows}
+    assert set(rows) == {short for short, _t, _c in BENCHMARKS.values()}
+    assert rows["P1 probes"][1] == "not measured" and rows["main job"][1] == "not measured"
+    assert rows["P2 toy model"][1:5] == ["2", "PyTorch", "5", "2.5x"] and rows["P2 toy model"][-1] == "2000-01-02"
+    assert B.main(["--help"]) == 0 and "--runs" in capsys.readouterr().out
+
+
 def test_checks_are_cached_and_rerun_when_damaged(tmp_path):
     from reports.checks import load_or_run_checks
 
