@@ -1,0 +1,476 @@
+"""Aggregation, boundaries and figures of the robustness sweep (``python -m sims.robustness_sweep``).
+
+Input: the tidy rows of the sweep (one per replicate x comparator x scenario x level x training size;
+``record = "accuracy"`` for simulations, ``"theory"`` for the predictions of ``theory.robustness``).
+
+* :func:`t_interval` / :func:`aggregate`: mean and Student-t 95% interval over replicates, with the
+  comparator's monosemanticity metrics (means over replicates) on every row.
+* :func:`paired_differences`: ``acc(mono side) - acc(poly side)`` per replicate (same data: common
+  random numbers), mean and 95% interval; ``winner`` is "mono" / "poly" when the interval excludes 0,
+  else "tie".
+* :func:`boundaries`: where that difference changes sign along one swept parameter (label noise ``eta``
+  at fixed ``n_train``; ``n_train`` at fixed ``eta``; input noise ``lam`` at fixed ``n_train``;
+  sparsity ``S`` at fixed ``n_train``), empirical (mean over replicates, with a bootstrap interval over
+  replicates and the share of bootstrap resamples that cross at all) next to the prediction (the same
+  crossing of the theory rows), and their relative gap.
+* :func:`fig5_verdict`: the paper's Fig.-5 pattern (clean: poly wins; label noise: mono wins; input
+  noise: mono wins) judged on the data of one (S, m, n_train).
+* :func:`make_outputs`: summary.csv, differences.csv, boundaries.csv, verdict.json and the figures
+  (Fig.-5 style, few-shot, OOD, phase diagram with the theory boundary overlaid), PNG + PDF.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from sims import io as sio
+
+__all__ = [
+    "KEYS",
+    "wrap",
+    "t_interval",
+    "aggregate",
+    "paired_differences",
+    "boundaries",
+    "fig5_verdict",
+    "make_outputs",
+]
+
+#: columns identifying one measurement across replicates
+KEYS = ("sparsity", "m", "record", "comparator", "scenario", "kind", "at", "level", "n_train")
+_DIFF_KEYS = tuple(k for k in KEYS if k != "comparator")
+METRICS = ("n_represented", "frac_represented", "superposition_ratio", "features_per_dimension",
+           "dimensionality", "coherence", "neuron_pr")
+_BOOT = 2000
+
+
+def wrap(text: str, fig: Any, chars_per_inch: float = 22.0) -> str:
+    """``text`` wrapped to the width of ``fig`` (captions built from the config are long)."""
+    import textwrap
+
+    width = max(40, int(fig.get_figwidth() * chars_per_inch))
+    return "\n".join(textwrap.fill(part, width) for part in text.split("\n"))
+
+
+def _f(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _key(r: Mapping[str, Any], keys: Sequence[str]) -> tuple:
+    out = []
+    for k in keys:
+        v = r.get(k, "")
+        if k in ("sparsity", "level"):
+            v = _f(v)
+        elif k in ("m", "n_train"):
+            v = int(_f(v)) if v not in ("", None) and math.isfinite(_f(v)) else -1
+        else:
+            v = "" if v is None else str(v)
+        out.append(v)
+    return tuple(out)
+
+
+def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, int]:
+    """Mean and half-width of the Student-t interval of the mean (NaN half-width for fewer than 2)."""
+    from scipy import stats
+
+    v = np.asarray([x for x in values if math.isfinite(x)], dtype=np.float64)
+    n = v.size
+    if n == 0:
+        return float("nan"), float("nan"), 0
+    if n == 1:
+        return float(v[0]), float("nan"), 1
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / math.sqrt(n))
+    return float(v.mean()), half, n
+
+
+def aggregate(rows: Iterable[Mapping[str, Any]]) -> list[dict]:
+    """Mean ± 95% t-interval of ``acc`` over replicates per :data:`KEYS`, with the mean
+    monosemanticity metrics of the comparator's codes."""
+    groups: dict[tuple, list[Mapping]] = defaultdict(list)
+    for r in rows:
+        if r.get("record") in ("accuracy", "theory"):
+            groups[_key(r, KEYS)].append(r)
+    out = []
+    for key, rs in groups.items():
+        mean, half, n = t_interval([_f(r["acc"]) for r in rs])
+        row = dict(zip(KEYS, key))
+        row.update(acc_mean=mean, acc_lo=mean - half, acc_hi=mean + half, n_reps=n)
+        for mk in METRICS:
+            vals = [_f(r.get(mk)) for r in rs]
+            row[mk] = float(np.nanmean(vals)) if any(math.isfinite(x) for x in vals) else float("nan")
+        out.append(row)
+    out.sort(key=lambda d: tuple(str(d[k]) if isinstance(d[k], str) else d[k] for k in KEYS))
+    return out
+
+
+def _paired(rows: Iterable[Mapping[str, Any]], mono: str, poly: str, record: str) -> dict[tuple, dict[int, float]]:
+    """``{key: {rep: acc_mono - acc_poly}}`` for one record type."""
+    acc: dict[tuple, dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
+    for r in rows:
+        if r.get("record") != record or r.get("comparator") not in (mono, poly):
+            continue
+        acc[_key(r, _DIFF_KEYS)][r["comparator"]][int(_f(r["rep"]))] = _f(r["acc"])
+    out = {}
+    for key, d in acc.items():
+        reps = sorted(set(d.get(mono, {})) & set(d.get(poly, {})))
+        if reps:
+            out[key] = {k: d[mono][k] - d[poly][k] for k in reps}
+    return out
+
+
+def paired_differences(rows: Iterable[Mapping[str, Any]], mono: str = "dense", poly: str = "superposed") -> list[dict]:
+    """``acc(mono) - acc(poly)`` per replicate; mean, 95% t-interval, winner ("mono", "poly", "tie")."""
+    rows = list(rows)
+    out = []
+    for record in ("accuracy", "theory"):
+        for key, d in _paired(rows, mono, poly, record).items():
+            mean, half, n = t_interval(list(d.values()))
+            row = dict(zip(_DIFF_KEYS, key))
+            lo, hi = mean - half, mean + half
+            win = "mono" if lo > 0 else ("poly" if hi < 0 else "tie")
+            row.update(mono=mono, poly=poly, diff_mean=mean, diff_lo=lo, diff_hi=hi, n_reps=n,
+                       winner=win if n >= 2 else "")
+            out.append(row)
+    out.sort(key=lambda d: tuple(str(d[k]) if isinstance(d[k], str) else d[k] for k in _DIFF_KEYS))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ boundaries
+def _curves(rows: Sequence[Mapping], mono: str, poly: str, record: str, scenario: str, kind: str, at: str,
+            sweep: str) -> dict[tuple, tuple[np.ndarray, np.ndarray]]:
+    """Per fixed setting: the swept values and the per-replicate differences ``(reps, len(values))``."""
+    pairs = _paired(rows, mono, poly, record)
+    idx = {k: i for i, k in enumerate(_DIFF_KEYS)}
+    coll: dict[tuple, dict[float, dict[int, float]]] = defaultdict(dict)
+    for key, d in pairs.items():
+        if key[idx["scenario"]] != scenario or key[idx["kind"]] != kind or key[idx["at"]] != at:
+            continue
+        fixed = tuple((k, key[idx[k]]) for k in ("sparsity", "m", "level", "n_train") if k != sweep)
+        coll[fixed][key[idx[sweep]]] = d
+    out = {}
+    for fixed, by in coll.items():
+        xs = sorted(by)
+        if len(xs) < 2:
+            continue
+        reps = sorted(set.intersection(*(set(by[x]) for x in xs)))
+        if not reps:
+            continue
+        out[fixed] = (np.asarray(xs, dtype=np.float64), np.array([[by[x][r] for x in xs] for r in reps]))
+    return out
+
+
+_SWEEPS = (  # (name, scenario, kind, at, swept key, log)
+    ("eta", "label_noise", "symmetric", "", "level", False),
+    ("n_train", "label_noise", "symmetric", "", "n_train", True),
+    ("lam", "input_noise", "gaussian", "test", "level", False),
+    ("sparsity", "label_noise", "symmetric", "", "sparsity", False),
+)
+
+
+def _winners(D: np.ndarray) -> list[str]:
+    """Per column of the per-replicate differences ``D (reps, levels)``: "mono" / "poly" when the 95%
+    t-interval excludes 0, else "tie"."""
+    out = []
+    for col in D.T:
+        mean, half, n = t_interval(list(col))
+        out.append("tie" if n < 2 or not math.isfinite(half) else
+                   "mono" if mean - half > 0 else "poly" if mean + half < 0 else "tie")
+    return out
+
+
+def boundaries(rows: Iterable[Mapping[str, Any]], mono: str = "dense", poly: str = "superposed",
+               seed: int = 0) -> list[dict]:
+    """Empirical and predicted crossings of ``acc(mono) - acc(poly)`` (see the module docstring).
+
+    One row per (swept parameter, fixed setting): ``emp`` (crossing of the mean difference; NaN if
+    none), ``emp_lo`` / ``emp_hi`` (2.5% / 97.5% bootstrap quantiles over replicates, among the
+    resamples that cross), ``emp_p`` (share of resamples that cross), ``resolved`` (some level has mono
+    ahead and another poly ahead, each by a 95% interval excluding 0: a crossing beyond doubt),
+    ``emp_dir`` / ``pred_dir``
+    (+1: mono overtakes as the parameter grows), ``pred`` (crossing of the theory rows' mean
+    difference), ``gap`` = ``|pred - emp| / |emp|`` (NaN unless both exist).
+    """
+    from theory.robustness import crossing
+
+    rows = [r for r in rows if r.get("record") in ("accuracy", "theory")]
+    g = np.random.default_rng(seed)
+    out = []
+    for name, scenario, kind, at, sweep, log in _SWEEPS:
+        emp = _curves(rows, mono, poly, "accuracy", scenario, kind, at, sweep)
+        th = _curves(rows, mono, poly, "theory", scenario, kind, at, sweep)
+        for fixed, (xs, D) in sorted(emp.items()):
+            if sweep == "sparsity" and dict(fixed).get("level") != 0.0:
+                continue  # the clean boundary S*(n) only
+            val, direction = crossing(xs, D.mean(axis=0), log=log)
+            boots = []
+            if D.shape[0] >= 2:
+                pick = g.integers(0, D.shape[0], size=(_BOOT, D.shape[0]))
+                for b in pick:
+                    boots.append(crossing(xs, D[b].mean(axis=0), log=log)[0])
+            bt = np.asarray(boots)
+            crossed = bt[np.isfinite(bt)]
+            wins = _winners(D)
+            row = {"sweep": name, **{k: v for k, v in fixed}, "grid_lo": float(xs[0]), "grid_hi": float(xs[-1]),
+                   "emp": val, "emp_dir": direction, "resolved": bool("mono" in wins and "poly" in wins),
+                   "emp_lo": float(np.quantile(crossed, 0.025)) if crossed.size else float("nan"),
+                   "emp_hi": float(np.quantile(crossed, 0.975)) if crossed.size else float("nan"),
+                   "emp_p": float(crossed.size / bt.size) if bt.size else float("nan"),
+                   "n_reps": int(D.shape[0])}
+            pred, pdir = float("nan"), 0
+            if fixed in th:
+                txs, TD = th[fixed]
+                common = np.intersect1d(txs, xs)
+                if common.size >= 2:
+                    sel = np.isin(txs, common)
+                    pred, pdir = crossing(txs[sel], TD[:, sel].mean(axis=0), log=log)
+            row.update(pred=pred, pred_dir=pdir,
+                       gap=abs(pred - val) / abs(val) if (math.isfinite(pred) and math.isfinite(val) and val != 0)
+                       else float("nan"),
+                       agree=("both" if math.isfinite(pred) and math.isfinite(val) and pdir == direction else
+                              "neither" if not math.isfinite(pred) and not math.isfinite(val) else "differ")
+                       if fixed in th else "no theory")
+            out.append(row)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ verdict
+def fig5_verdict(diffs: Sequence[Mapping[str, Any]], sparsity: float, m: int, n_train: int) -> dict:
+    """The paper's Fig.-5 pattern on the simulated differences at (sparsity, m, n_train).
+
+    clean: ``label_noise`` at eta = 0; label noise: every eta > 0 (symmetric); input noise: every lam > 0
+    (gaussian, at test). For each: the differences with their intervals and who wins; the pattern
+    "reproduces" for a part when its winner is the paper's (clean: poly ahead; noise: mono ahead at
+    some level and poly nowhere ahead beyond the first such level).
+    """
+    def sel(scenario, kind, at):
+        return sorted((d for d in diffs if d["scenario"] == scenario and d["kind"] == kind and d["at"] == at
+                       and abs(d["sparsity"] - sparsity) < 1e-12 and d["m"] == m and d["n_train"] == n_train
+                       and d.get("n_reps", 0) >= 1 and _is_acc(d)), key=lambda d: d["level"])
+
+    lab = sel("label_noise", "symmetric", "")
+    inp = sel("input_noise", "gaussian", "test")
+    out: dict[str, Any] = {"sparsity": sparsity, "m": m, "n_train": n_train}
+    if not lab:
+        return {**out, "available": False}
+    clean = lab[0]
+    out["clean"] = {"diff": clean["diff_mean"], "lo": clean["diff_lo"], "hi": clean["diff_hi"],
+                    "winner": clean["winner"], "reproduces": clean["winner"] == "poly"}
+    for name, ds in (("label_noise", lab[1:]), ("input_noise", [d for d in inp if d["level"] > 0])):
+        if not ds:
+            continue
+        mono_levels = [d["level"] for d in ds if d["winner"] == "mono"]
+        poly_levels = [d["level"] for d in ds if d["winner"] == "poly"]
+        out[name] = {"levels": [d["level"] for d in ds], "diff": [d["diff_mean"] for d in ds],
+                     "lo": [d["diff_lo"] for d in ds], "hi": [d["diff_hi"] for d in ds],
+                     "mono_wins_at": mono_levels, "poly_wins_at": poly_levels,
+                     "reproduces": bool(mono_levels) and not any(lv > min(mono_levels) for lv in poly_levels)}
+    out["available"] = True
+    return out
+
+
+def _is_acc(d: Mapping) -> bool:
+    return d.get("record", "accuracy") == "accuracy"
+
+
+# ------------------------------------------------------------------------------------------ outputs
+def _fmt_metrics(agg_row: Mapping) -> str:
+    return (f"{agg_row['n_represented']:.0f} feats, {agg_row['superposition_ratio']:.2f}/dim, "
+            f"D={agg_row['dimensionality']:.2f}, PR={agg_row['neuron_pr']:.1f}")
+
+
+def make_outputs(rows: list[dict], out_dir: Path, config: Any) -> tuple[list[Path], dict]:
+    """Write summary.csv, differences.csv, boundaries.csv, verdict.json and the phase-diagram figure.
+
+    Returns the written paths and ``{"summary", "differences", "boundaries", "verdict"}`` (the other
+    figures of the sweep are drawn from them)."""
+    out_dir = Path(out_dir)
+    agg = aggregate(rows)
+    diffs = paired_differences(rows)
+    bnd = boundaries(rows, seed=int(config.seed))
+    paths = [sio.write_csv(out_dir / "summary.csv", agg, list(agg[0].keys()) if agg else list(KEYS)),
+             sio.write_csv(out_dir / "differences.csv", diffs, list(diffs[0].keys()) if diffs else list(_DIFF_KEYS)),
+             sio.write_csv(out_dir / "boundaries.csv", bnd, _BOUNDARY_COLUMNS)]
+    verdict = fig5_verdict(diffs, config.fig_sparsity, config.fig_m, max(config.n_train))
+    verdict["gap_summary"] = gap_summary(bnd)
+    paths.append(sio.atomic_write_json(out_dir / "verdict.json", _jsonable(verdict)))
+    paths += phase_figure(diffs, bnd, out_dir, config)
+    return paths, {"summary": agg, "differences": diffs, "boundaries": bnd, "verdict": verdict}
+
+
+_BOUNDARY_COLUMNS = ["sweep", "sparsity", "m", "level", "n_train", "grid_lo", "grid_hi", "emp", "emp_dir", "resolved",
+                     "emp_lo", "emp_hi", "emp_p", "n_reps", "pred", "pred_dir", "gap", "agree"]
+
+
+def gap_summary(bnd: Sequence[Mapping[str, Any]]) -> dict:
+    """How the predicted boundaries compare with the empirical ones, per swept parameter: how many
+    settings cross in simulation (and how many of those beyond doubt, ``resolved``) / in theory / both in
+    the same direction; the median and max relative gap where both cross, and over the resolved ones,
+    and how many are within 10%."""
+    out = {}
+    for name in sorted({b["sweep"] for b in bnd}):
+        bs = [b for b in bnd if b["sweep"] == name and b["agree"] != "no theory"]
+        both = [b for b in bs if math.isfinite(b["gap"]) and b["agree"] == "both"]
+        gaps = [b["gap"] for b in both]
+        res = [b["gap"] for b in both if b.get("resolved")]
+        out[name] = {"settings": len(bs), "emp_crosses": sum(math.isfinite(b["emp"]) for b in bs),
+                     "resolved": sum(bool(b.get("resolved")) for b in bs),
+                     "pred_crosses": sum(math.isfinite(b["pred"]) for b in bs),
+                     "both_cross": len(gaps), "neither": sum(b["agree"] == "neither" for b in bs),
+                     "differ": sum(b["agree"] == "differ" for b in bs),
+                     "median_gap": float(np.median(gaps)) if gaps else float("nan"),
+                     "max_gap": float(np.max(gaps)) if gaps else float("nan"),
+                     "within_10pct": sum(g <= 0.1 for g in gaps),
+                     "resolved_with_pred": len(res),
+                     "resolved_median_gap": float(np.median(res)) if res else float("nan"),
+                     "resolved_within_10pct": sum(g <= 0.1 for g in res),
+                     "resolved_missed_by_theory": sum(bool(b.get("resolved")) and not math.isfinite(b["pred"]) for b in bs)}
+    return out
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return None if not math.isfinite(float(obj)) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+# ------------------------------------------------------------------------------------------ figure
+def _cell_index(values: Sequence[float], v: float, log: bool = False) -> float:
+    """Fractional index of ``v`` on a (sorted) grid, for overlays on index-based heatmaps."""
+    g = np.asarray(values, dtype=np.float64)
+    if log:
+        return float(np.interp(math.log(v), np.log(g), np.arange(g.size)))
+    return float(np.interp(v, g, np.arange(g.size)))
+
+
+def _heat(ax: Any, X: Sequence[float], Y: Sequence[float], Z: np.ndarray, sig: np.ndarray, vmax: float,
+          xlabel: str, ylabel: str, title: str, xfmt: str = "{:g}", yfmt: str = "{:g}") -> Any:
+    """Heatmap of ``Z[y, x]`` (blue: mono ahead, red: poly ahead); a dot where the 95% interval of the
+    paired difference excludes 0."""
+    im = ax.imshow(Z, origin="lower", aspect="auto", cmap="RdBu", vmin=-vmax, vmax=vmax,
+                   extent=(-0.5, len(X) - 0.5, -0.5, len(Y) - 0.5), interpolation="nearest")
+    yy, xx = np.nonzero(sig)
+    ax.plot(xx, yy, "k.", ms=2.5)
+    ax.set_xticks(range(len(X)), [xfmt.format(x) for x in X], fontsize=6, rotation=45)
+    ax.set_yticks(range(len(Y)), [yfmt.format(y) for y in Y], fontsize=6)
+    ax.set_xlabel(xlabel, fontsize=7)
+    ax.set_ylabel(ylabel, fontsize=7)
+    ax.set_title(title, fontsize=7)
+    return im
+
+
+def _grid(diffs: Sequence[Mapping], xkey: str, ykey: str, **fixed: Any) -> tuple[list, list, np.ndarray, np.ndarray]:
+    ds = [d for d in diffs if _is_acc(d) and all(
+        (abs(d[k] - v) < 1e-12 if isinstance(v, float) else d[k] == v) for k, v in fixed.items())]
+    X = sorted({d[xkey] for d in ds})
+    Y = sorted({d[ykey] for d in ds})
+    Z = np.full((len(Y), len(X)), np.nan)
+    sig = np.zeros_like(Z, dtype=bool)
+    for d in ds:
+        i, j = Y.index(d[ykey]), X.index(d[xkey])
+        Z[i, j] = d["diff_mean"]
+        sig[i, j] = d["winner"] in ("mono", "poly")
+    return X, Y, Z, sig
+
+
+def phase_figure(diffs: Sequence[Mapping], bnd: Sequence[Mapping], out_dir: Path, config: Any) -> list[Path]:
+    """The phase diagram: where the monosemantic side (``dense``) beats the superposed one, over
+    (n_train, eta) for every sparsity, (S, lam), (n/m, lam), (n/m, eta) and (S, n_train) at eta = 0;
+    empirical boundaries (circles with bootstrap intervals) and predicted ones (green line,
+    ``theory.robustness``) overlaid."""
+    Ss = list(config.sparsity)
+    mf, Sf, nmax = config.fig_m, config.fig_sparsity, max(config.n_train)
+    n = config.n_features
+    top = len(Ss)
+    ncol = max(top, 4)
+    fig = sio.new_figure(figsize=(2.9 * ncol, 6.6), layout="constrained")
+    axes = [fig.add_subplot(2, ncol, i + 1) for i in range(top)] + \
+           [fig.add_subplot(2, ncol, ncol + i + 1) for i in range(4)]
+    vmax = max([abs(d["diff_mean"]) for d in diffs if _is_acc(d) and math.isfinite(d["diff_mean"])] + [1e-3])
+    im = None
+    for ax, S in zip(axes[:top], Ss):
+        X, Y, Z, sig = _grid(diffs, "n_train", "level", scenario="label_noise", kind="symmetric", at="",
+                             m=mf, sparsity=S)
+        if not X:
+            ax.set_visible(False)
+            continue
+        im = _heat(ax, X, Y, Z, sig, vmax, "n_train", "label noise eta (symmetric)", f"S = {S:g}, n/m = {n / mf:g}")
+        _overlay(ax, bnd, "eta", X, Y, dict(sparsity=S, m=mf), along="y", xkey="n_train", xlog=True)
+    panels = [
+        ("sparsity", "level", dict(scenario="input_noise", kind="gaussian", at="test", m=mf, n_train=nmax),
+         "lam", "sparsity S", "input noise lam (gaussian, test)", f"n/m = {n / mf:g}, n_train = {nmax}"),
+        ("m", "level", dict(scenario="input_noise", kind="gaussian", at="test", sparsity=Sf, n_train=nmax),
+         "lam", "hidden dims m (n/m)", "input noise lam (gaussian, test)", f"S = {Sf:g}, n_train = {nmax}"),
+        ("m", "level", dict(scenario="label_noise", kind="symmetric", at="", sparsity=Sf, n_train=nmax),
+         "eta", "hidden dims m (n/m)", "label noise eta (symmetric)", f"S = {Sf:g}, n_train = {nmax}"),
+        ("n_train", "sparsity", dict(scenario="label_noise", kind="symmetric", at="", m=mf, level=0.0),
+         "sparsity", "n_train", "sparsity S", f"clean (eta = 0), n/m = {n / mf:g}"),
+    ]
+    for ax, (xk, yk, fixed, sweep, xl, yl, title) in zip(axes[top:], panels):
+        X, Y, Z, sig = _grid(diffs, xk, yk, **fixed)
+        if not X or not Y:
+            ax.set_visible(False)
+            continue
+        xfmt = "{:g}" if xk != "m" else "{:g}"
+        if xk == "m":
+            xl = "m (n/m = " + ", ".join(f"{n / x:.3g}" for x in X) + ")"
+        im = _heat(ax, X, Y, Z, sig, vmax, xl, yl, title, xfmt=xfmt)
+        sel = {k: v for k, v in fixed.items() if k in ("sparsity", "m", "n_train", "level") and k != yk}
+        _overlay(ax, bnd, sweep, X, Y, sel, along="y", xkey=xk, xlog=xk == "n_train")
+    if im is not None:
+        cb = fig.colorbar(im, ax=[a for a in axes if a.get_visible()], shrink=0.6, pad=0.01)
+        cb.set_label("acc(dense, mono) - acc(superposed, poly)", fontsize=7)
+        cb.ax.tick_params(labelsize=6)
+    fig.suptitle(wrap("Where the monosemantic code (dense) beats the superposed one: blue = mono ahead, red = poly "
+                      "ahead, dots = paired 95% CI excludes 0. Circles: empirical boundary with bootstrap 95% CI "
+                      "(filled: a crossing beyond doubt, open: crossing in >= 80% of resamples); green line / x: "
+                      "boundary predicted by theory.robustness\n" + config.caption(), fig, 30), fontsize=6)
+    return sio.save_figure(fig, out_dir / config.figure_stem("phase"))
+
+
+def _overlay(ax: Any, bnd: Sequence[Mapping], sweep: str, X: Sequence, Y: Sequence, fixed: Mapping,
+             along: str, xkey: str, xlog: bool) -> None:
+    """Boundary points of ``sweep`` (its value lies on the y axis) at every x of the heatmap."""
+    ylog = sweep == "n_train"
+    pts_e, pts_p = [], []
+    for j, x in enumerate(X):
+        for b in bnd:
+            if b["sweep"] != sweep or not all(_eq(b.get(k), v) for k, v in fixed.items()) or not _eq(b.get(xkey), x):
+                continue
+            # empirical: only crossings that most bootstrap resamples reproduce (filled: beyond doubt)
+            if math.isfinite(b["emp"]) and (b.get("resolved") or b["emp_p"] >= 0.8):
+                lo = b["emp_lo"] if math.isfinite(b["emp_lo"]) else b["emp"]
+                hi = b["emp_hi"] if math.isfinite(b["emp_hi"]) else b["emp"]
+                pts_e.append((j, _cell_index(Y, b["emp"], ylog), _cell_index(Y, lo, ylog), _cell_index(Y, hi, ylog),
+                              bool(b.get("resolved"))))
+            pts_p.append((j, _cell_index(Y, b["pred"], ylog) if math.isfinite(b["pred"]) else np.nan))
+    for filled in (True, False):
+        e = np.asarray([p[:4] for p in pts_e if p[4] == filled])
+        if e.size:
+            ax.errorbar(e[:, 0], e[:, 1], yerr=[e[:, 1] - e[:, 2], e[:, 3] - e[:, 1]], fmt="o",
+                        mfc="k" if filled else "white", mec="k", ecolor="k", ms=3.5, lw=0.6, capsize=1.5)
+    if pts_p:
+        p = np.asarray(sorted(pts_p))
+        ax.plot(p[:, 0], p[:, 1], "-", color="lime", lw=1.6)  # NaN breaks the line where theory has no crossing
+        ax.plot(p[:, 0], p[:, 1], "x", color="lime", ms=4, mew=1.2)
+
+
+def _eq(a: Any, b: Any) -> bool:
+    try:
+        return abs(float(a) - float(b)) < 1e-9
+    except (TypeError, ValueError):
+        return a == b
