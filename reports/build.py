@@ -17,6 +17,7 @@ file (exit status 2) before anything is written; the PDF is written last, atomic
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -50,6 +51,11 @@ def build_parser() -> cli.ArgumentParser:
     p.add_argument("--benchmarks", metavar="DIR", default=None,
                    help="folder of the benchmark JSON files (default: benchmarks/results of this checkout)")
     p.add_argument("--seed", type=int, default=0, help="seed of the claims' numeric checks (default: 0)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="worker processes for the claims' checks, which run while the quick runs are made "
+                        "(results do not depend on it; default: min(2, CPU cores))")
+    p.add_argument("--only-checks", metavar="ID[,ID...]", type=cli.strings, default=None,
+                   help="run the numeric checks of these claims only (the others say 'not run')")
     p.add_argument("--skip-checks", action="store_true",
                    help="do not run the claims' numeric checks (the report says so in every claim)")
     p.add_argument("--no-run", action="store_true",
@@ -71,7 +77,8 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     from tqdm import tqdm
 
     from reports import inputs, results, sections
-    from reports.checks import load_or_run_checks, registry
+    from reports.checks import ChecksJob, registry
+    from sims.validation import Interval, check_number
     from reports.figures import two_feature_figure
     from reports.layout import FigureBlock, render_pdf, render_png
 
@@ -79,6 +86,8 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     say = _say(args.quiet)
     if args.seed < 0:
         raise ValueError(f"--seed == {args.seed}, must be >= 0")
+    jobs = check_number("--jobs", args.jobs, Interval(1, 64), integer=True) if args.jobs is not None else min(
+        2, os.cpu_count() or 1)
     out = sio.check_out_dir(args.out)
     for flag in ("margin", "realdata", "robustness"):
         v = getattr(args, flag)
@@ -95,10 +104,23 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     if args.robustness is not None and "robustness" not in known:
         raise ValueError("--robustness was given, but sims.robustness_sweep is not part of this checkout")
     explicit = {k: getattr(args, k) for k in known}
-    runs = inputs.resolve_runs(known, explicit, args.runs, out, allow_run=not args.no_run, quiet=args.quiet, say=say)
-    claims = registry()
-    checks = None if args.skip_checks else load_or_run_checks(out, [c.id for c in claims], seed=args.seed,
-                                                              quiet=args.quiet, say=say)
+    runs, todo = inputs.plan_runs(known, explicit, args.runs, out, allow_run=not args.no_run)  # reads only
+    modules = tuple(m for s in known.values() for m in s.claim_modules)
+    claims = registry(modules)
+    ids = [c.id for c in claims]
+    if args.only_checks is not None:
+        unknown = [i for i in args.only_checks if i not in ids]
+        if unknown:
+            raise ValueError(f"--only-checks names {unknown[0]!r}, which is not a claim id; ids: {', '.join(ids)}")
+        ids = [i for i in ids if i in args.only_checks]
+    job = None if args.skip_checks else ChecksJob(out, ids, seed=args.seed, jobs=jobs, modules=modules, say=say)
+    try:  # the checks run in their worker processes while the quick runs are made
+        runs.update(inputs.make_quick_runs(todo, out, quiet=args.quiet, say=say, runs_dir=args.runs))
+        checks = None if job is None else job.result(quiet=args.quiet)
+    finally:
+        if job is not None:
+            job.cancel()
+    runs = {name: runs[name] for name in known}
 
     # ---- content ------------------------------------------------------------------------------------
     tables_dir = out / "tables"

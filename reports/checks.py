@@ -2,26 +2,27 @@
 
 Verdicts, statements and reasons are read from the live registry (``theory.claims.all_claims()``), so
 the report's verdict text is the registry's, character for character. The numeric checks
-(``theory.claims.run_checks``, about 20 s) run with a fixed seed; their results are cached in
-``<out>/runs/theory/checks.json`` with the seed, the claim ids and a digest of the code they can run:
-the loaded ``theory`` modules and every ``theory`` / ``sims`` module their source imports,
-transitively. The cache is reused only while all of these are unchanged: a change of that code or of
-the registry reruns the checks; files that code never imports (work in progress elsewhere in the tree)
-do not. A damaged cache is our
-own file, not an input: it is computed again (with a notice).
+(``theory.claims.run_checks``) run with a fixed seed in worker processes (``--jobs``; one BLAS thread
+each, so the results do not depend on the number of workers), alongside the quick runs; their results
+are cached in ``<out>/runs/theory/checks.json`` with the seed, the claim ids and a digest of the code
+they can run: the loaded ``theory`` modules and every ``theory`` / ``sims`` module their source
+imports, transitively. The cache is reused only while all of these are unchanged: a change of that code
+or of the registry reruns the checks; files that code never imports (work in progress elsewhere in the
+tree) do not. A damaged cache is our own file, not an input: it is computed again (with a notice).
 """
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import re
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
-__all__ = ["ClaimRow", "registry", "CheckRecord", "load_or_run_checks", "CACHE_FORMAT"]
+__all__ = ["ClaimRow", "registry", "CheckRecord", "ChecksJob", "load_or_run_checks", "CACHE_FORMAT"]
 
 CACHE_FORMAT = 1
 _ROOT = Path(__file__).resolve().parent.parent
@@ -45,10 +46,14 @@ class ClaimRow:
         return "holds only when" if self.verdict.startswith("holds only when") else self.verdict
 
 
-def registry() -> list[ClaimRow]:
-    """Every registered claim, in registration order."""
+def registry(modules: Sequence[str] = ()) -> list[ClaimRow]:
+    """Every registered claim, in registration order; ``modules`` (claim modules of the sources this
+    report shows, e.g. ``theory.robustness``) are imported first, so their claims are included even
+    where ``theory.claims.CLAIM_MODULES`` does not list them (yet)."""
     from theory import claims as C
 
+    for m in modules:
+        importlib.import_module(m)
     return [ClaimRow(c.id, c.statement, c.verdict, c.verdict_text, c.paper_ref, tuple(c.assumptions),
                      tuple((str(k), str(v)) for k, v in c.expressions.items())) for c in C.all_claims()]
 
@@ -127,34 +132,94 @@ def _still_valid(code: Any) -> bool:
     return True
 
 
-def load_or_run_checks(out_dir: Path, ids: list[str], *, seed: int = 0, quiet: bool = False,
-                       say: Callable[[str], None] = lambda s: None) -> CheckRecord:
-    """The checks of ``ids`` from ``<out_dir>/runs/theory/checks.json``, or run now (progress bar) and cached."""
-    from tqdm import tqdm
+def _read_cache(path: Path, ids: list[str], seed: int, say: Callable[[str], None]) -> CheckRecord | None:
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if (data.get("format") == CACHE_FORMAT and data.get("seed") == seed and data.get("ids") == list(ids)
+                and _still_valid(data.get("code"))):
+            return CheckRecord(path, seed, data["results"], float(data["wall_time_s"]), str(data["finished_utc"]), True)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        say(f"{path}: damaged cache of the claim checks, running them again")
+    return None
 
-    from sims import io as sio
+
+def _worker_init(modules: tuple[str, ...]) -> None:
+    """A check worker: one BLAS thread (results do not depend on --jobs), the claim modules imported."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        pass
+    for m in modules:
+        importlib.import_module(m)
+
+
+def _check_one(seed: int, cid: str) -> dict[str, Any]:
     from theory import claims as C
 
-    path = out_dir / "runs" / "theory" / "checks.json"
-    if path.is_file():
+    ((_claim, res, dt),) = C.run_checks(seed, [cid])
+    return {"passed": bool(res.passed), "evidence": str(res.evidence), "seconds": round(dt, 2)}
+
+
+class ChecksJob:
+    """The numeric checks of ``ids``: read from the cache, or started in ``jobs`` worker processes at
+    construction (so that other work - quick runs - can go on meanwhile) and collected by :meth:`result`.
+    Each check has its own generator seeded from (seed, id) and one BLAS thread: the results do not depend
+    on ``jobs`` or on the order in which the workers finish."""
+
+    def __init__(self, out_dir: Path, ids: list[str], *, seed: int = 0, jobs: int = 1,
+                 modules: Sequence[str] = (), say: Callable[[str], None] = lambda s: None) -> None:
+        self.path = out_dir / "runs" / "theory" / "checks.json"
+        self.ids, self.seed = list(ids), seed
+        self.cached = _read_cache(self.path, self.ids, seed, say)
+        self.code = _loaded_code()  # what the workers will run, fixed now
+        self.pool = None
+        self.futures: dict[Any, str] = {}
+        if self.cached is None:
+            import concurrent.futures as cf
+            import multiprocessing as mp
+
+            self.t0 = time.perf_counter()
+            self.pool = cf.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=mp.get_context("spawn"),
+                                               initializer=_worker_init, initargs=(tuple(modules),))
+            self.futures = {self.pool.submit(_check_one, seed, cid): cid for cid in self.ids}
+
+    def result(self, quiet: bool = False) -> CheckRecord:
+        if self.cached is not None:
+            return self.cached
+        import concurrent.futures as cf
+
+        from tqdm import tqdm
+
+        from sims import io as sio
+
+        results: dict[str, dict[str, Any]] = {}
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if (data.get("format") == CACHE_FORMAT and data.get("seed") == seed and data.get("ids") == list(ids)
-                    and _still_valid(data.get("code"))):
-                return CheckRecord(path, seed, data["results"], float(data["wall_time_s"]),
-                                   str(data["finished_utc"]), True)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            say(f"{path}: damaged cache of the claim checks, running them again")
-    t0 = time.perf_counter()
-    results: dict[str, dict[str, Any]] = {}
-    for cid in tqdm(ids, desc="claim checks", unit="claim", disable=quiet, leave=True, dynamic_ncols=True):
-        ((claim, res, dt),) = C.run_checks(seed, [cid])
-        results[cid] = {"passed": bool(res.passed), "evidence": str(res.evidence), "seconds": round(dt, 2)}
-    wall = round(time.perf_counter() - t0, 2)
-    finished = sio.utc_now()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sio.atomic_write_json(path, {"format": CACHE_FORMAT, "seed": seed, "ids": list(ids), "wall_time_s": wall,
-                                 "finished_utc": finished, "git": sio.git_revision(),
-                                 "versions": sio.package_versions(["sympy"]), "code": _loaded_code(),
-                                 "results": results})
-    return CheckRecord(path, seed, results, wall, finished, False)
+            for fut in tqdm(cf.as_completed(self.futures), total=len(self.futures), desc="claim checks",
+                            unit="claim", disable=quiet, leave=True, dynamic_ncols=True, file=sys.stderr):
+                results[self.futures[fut]] = fut.result()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        results = {cid: results[cid] for cid in self.ids}
+        wall = round(time.perf_counter() - self.t0, 2)
+        finished = sio.utc_now()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        sio.atomic_write_json(self.path, {"format": CACHE_FORMAT, "seed": self.seed, "ids": self.ids,
+                                          "wall_time_s": wall, "finished_utc": finished, "git": sio.git_revision(),
+                                          "versions": sio.package_versions(["sympy"]), "code": self.code,
+                                          "results": results})
+        self.cached = CheckRecord(self.path, self.seed, results, wall, finished, False)
+        return self.cached
+
+    def cancel(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def load_or_run_checks(out_dir: Path, ids: list[str], *, seed: int = 0, quiet: bool = False, jobs: int = 1,
+                       modules: Sequence[str] = (), say: Callable[[str], None] = lambda s: None) -> CheckRecord:
+    """The checks of ``ids`` from ``<out_dir>/runs/theory/checks.json``, or run now (progress bar) and cached."""
+    return ChecksJob(out_dir, ids, seed=seed, jobs=jobs, modules=modules, say=say).result(quiet)

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-__all__ = ["Source", "Run", "SOURCES", "available_sources", "load_run", "find_latest", "resolve_runs",
-           "read_table"]
+__all__ = ["Source", "Run", "SOURCES", "available_sources", "load_run", "find_latest", "plan_runs",
+           "make_quick_runs", "resolve_runs", "read_table"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class Source:
     tables: tuple[str, ...] = ()  # further CSVs the run folder must hold
     count_tables: Callable[[list[dict], Any], dict[str, int]] | None = None  # expected rows of ``tables``
     json_files: tuple[tuple[str, tuple[str, ...]], ...] = ()  # JSON files the folder must hold, with their keys
+    claim_modules: tuple[str, ...] = ()  # modules registering the claims this source bears on
     quick_args: tuple[str, ...] = ("--quick",)
 
     @property
@@ -92,7 +93,8 @@ SOURCES: dict[str, Source] = {
          "n_train", "acc"),
         tables=("summary.csv", "differences.csv", "boundaries.csv"),
         count_tables=_robustness_counts,
-        json_files=(("verdict.json", ("sparsity", "m", "n_train", "clean", "label_noise", "input_noise")),)),
+        json_files=(("verdict.json", ("sparsity", "m", "n_train", "clean", "label_noise", "input_noise")),),
+        claim_modules=("theory.robustness",)),
 }
 
 
@@ -261,19 +263,16 @@ def _run_quick(source: Source, out: Path, quiet: bool) -> None:
         raise ValueError(f"{' '.join(cmd[1:])} failed with exit status {proc.returncode}: {why}")
 
 
-def resolve_runs(
+def plan_runs(
     sources: Mapping[str, Source],
     explicit: Mapping[str, str | os.PathLike | None],
     runs_dir: str | os.PathLike,
     out_dir: Path,
     *,
     allow_run: bool = True,
-    quiet: bool = False,
-    say: Callable[[str], None] = lambda s: None,
-) -> dict[str, Run]:
-    """The checked :class:`Run` of every source (see the module docstring for the order of search).
-
-    Everything found is checked before any quick run starts, so a broken input fails fast."""
+) -> tuple[dict[str, Run], list[Source]]:
+    """The checked runs that exist (flag, ``--runs``, an earlier build's quick run) and the sources that
+    still need a quick run. Reads only: nothing is run or written, so a broken input fails fast."""
     latest = find_latest(Path(runs_dir), sources)
     runs: dict[str, Run] = {}
     todo: list[Source] = []
@@ -284,22 +283,47 @@ def resolve_runs(
             path, older = latest[name]
             runs[name] = dataclasses.replace(load_run(src, path, f"newest in {runs_dir}"), ignored=older)
         else:
+            folder = out_dir / "runs" / name
+            if (folder / "manifest.json").is_file():
+                try:
+                    run = load_run(src, folder, "quick run of an earlier build")
+                    if run.variant == "quick":
+                        runs[name] = run
+                        continue
+                except ValueError:
+                    pass  # our own cache of an older build: made again
+            if not allow_run:
+                raise ValueError(f"no complete run of {src.command} under {runs_dir} (and --no-run forbids making "
+                                 f"the quick one); run it, or pass --{name} DIR")
             todo.append(src)
+    return runs, todo
+
+
+def make_quick_runs(todo: Sequence[Source], out_dir: Path, *, quiet: bool = False,
+                    say: Callable[[str], None] = lambda s: None, runs_dir: str | os.PathLike = "runs") -> dict[str, Run]:
+    """Run the quick variant of every source in ``todo`` into ``<out_dir>/runs/<source>/`` and check it."""
+    runs = {}
     for src in todo:
         folder = out_dir / "runs" / src.name
-        if (folder / "manifest.json").is_file():
-            try:
-                run = load_run(src, folder, "quick run of an earlier build")
-                if run.variant == "quick":
-                    runs[src.name] = run
-                    continue
-            except ValueError:
-                pass  # our own cache of an older build: made again below
-        if not allow_run:
-            raise ValueError(f"no complete run of {src.command} under {runs_dir} (and --no-run forbids making "
-                             f"the quick one); run it, or pass --{src.name} DIR")
         say(f"no run of {src.command} under {runs_dir}: running its quick variant into {folder}")
         folder.parent.mkdir(parents=True, exist_ok=True)
         _run_quick(src, folder, quiet)
         runs[src.name] = load_run(src, folder, "quick run made by this build")
+    return runs
+
+
+def resolve_runs(
+    sources: Mapping[str, Source],
+    explicit: Mapping[str, str | os.PathLike | None],
+    runs_dir: str | os.PathLike,
+    out_dir: Path,
+    *,
+    allow_run: bool = True,
+    quiet: bool = False,
+    say: Callable[[str], None] = lambda s: None,
+) -> dict[str, Run]:
+    """The checked :class:`Run` of every source (see the module docstring for the order of search):
+    :func:`plan_runs`, then :func:`make_quick_runs` for what is missing."""
+    runs, todo = plan_runs(sources, explicit, runs_dir, out_dir, allow_run=allow_run)
+    runs.update(make_quick_runs(todo, out_dir, quiet=quiet, say=say, runs_dir=runs_dir))
     return {name: runs[name] for name in sources}

@@ -31,9 +31,13 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 def title_page(claims: Sequence[ClaimRow], checks: CheckRecord | None) -> list[Any]:
     counts = {v: sum(c.verdict_class == v for c in claims) for v in VERDICT_ORDER}
-    passed = "" if checks is None else (
-        f" The numeric check of every claim was run for this report (seed {checks.seed}): "
-        f"{sum(r['passed'] for r in checks.results.values())} of {len(checks.results)} pass.")
+    if checks is None:
+        passed = " The claims' numeric checks were not run for this report (--skip-checks)."
+    else:
+        which = "every claim" if len(checks.results) == len(claims) else (
+            f"{len(checks.results)} of the {len(claims)} claims (--only-checks)")
+        passed = (f" The numeric checks of {which} were run for this report (seed {checks.seed}): "
+                  f"{sum(r['passed'] for r in checks.results.values())} of {len(checks.results)} pass.")
     return [
         Paragraph("Beyond Interpretability: The Gains of Feature Monosemanticity on Model Robustness "
                   "(Zhang et al., ICLR 2025) - the paper's claims beside this toolkit's verdicts", size=15,
@@ -127,7 +131,7 @@ def claims_section(claims: Sequence[ClaimRow], checks: CheckRecord | None, fig_n
         if checks is None:
             return "not run"
         r = checks.results.get(cid)
-        return "missing" if r is None else ("PASS" if r["passed"] else "FAIL")
+        return "not run" if r is None else ("PASS" if r["passed"] else "FAIL")
 
     def figs(cid: str) -> list[str]:
         return [f"Fig. {fig_numbers[k][0]}" for k in claim_figures(cid, extra_figures) if k in fig_numbers]
@@ -152,7 +156,10 @@ def claims_section(claims: Sequence[ClaimRow], checks: CheckRecord | None, fig_n
         blocks.append(Paragraph(f"Verdict: {c.verdict}", size=7.5, weight="bold"))
         if c.reason:
             blocks.append(Paragraph(f"Why: {c.reason}", size=7))
-        if checks is not None and c.id in checks.results:
+        if checks is None or c.id not in checks.results:
+            blocks.append(Paragraph("Check: not run for this report (" + (
+                "--skip-checks" if checks is None else "not among --only-checks") + ").", size=6.5, color="0.15"))
+        else:
             r = checks.results[c.id]
             blocks.append(Paragraph(f"Check ({'PASS' if r['passed'] else 'FAIL'}, seed {checks.seed}, "
                                     f"{num(r['seconds'])} s): {r['evidence']}", size=6.5, color="0.15"))
@@ -307,6 +314,9 @@ def limitations_section(claims: Sequence[ClaimRow], checks: CheckRecord | None, 
     if checks is None:
         data_notes.append("The claims' numeric checks were not run for this build (--skip-checks).")
     else:
+        if len(checks.results) < len(claims):
+            data_notes.append(f"The numeric checks were run for {len(checks.results)} of the {len(claims)} claims "
+                              "only (--only-checks).")
         failed = [cid for cid, r in checks.results.items() if not r["passed"]]
         if failed:
             data_notes.append("Numeric checks that FAILED in this build: " + ", ".join(failed) + ".")

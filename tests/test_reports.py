@@ -84,15 +84,21 @@ def runs_dir(tmp_path_factory) -> Path:
     return root
 
 
+#: claims whose numeric checks the end-to-end build runs for real (fast ones; the rest say "not run")
+CHECKED = ("margins.welch", "margins.readout_noise", "tf.w_symmetry", "paper.clean_poly_better")
+
+
 @pytest.fixture(scope="module")
 def built(runs_dir, tmp_path_factory) -> dict:
-    """One full build (claims' checks included) from the fixture runs, and a second one for the bytes."""
+    """One build from the fixture runs (the checks of CHECKED run in worker processes), and a second one
+    for the bytes (its checks come from the cache)."""
     out = tmp_path_factory.mktemp("out")
-    assert B.main(["--runs", str(runs_dir), "--out", str(out), "--no-run", "--quiet"]) == 0
+    argv = ["--runs", str(runs_dir), "--out", str(out), "--no-run", "--quiet", "--only-checks", ",".join(CHECKED)]
+    assert B.main(argv) == 0
     pdf = out / "report.pdf"
     first = pdf.read_bytes()
     pngs = {p.name: p.read_bytes() for p in (out / "figures").glob("*.png")}
-    assert B.main(["--runs", str(runs_dir), "--out", str(out), "--no-run", "--quiet"]) == 0
+    assert B.main(argv) == 0
     n_pages, text = _pdf_text(pdf)
     return {"out": out, "pdf": pdf, "first": first, "pngs": pngs, "pages": n_pages, "text": text}
 
@@ -269,6 +275,8 @@ def test_bad_flags_and_damaged_benchmark_are_one_line_errors(runs_dir, tmp_path,
     (bench / "p1_probes.json").write_text('{"benchmark": "p1_probes"')
     _fails(capsys, ["--runs", str(runs_dir), "--benchmarks", str(bench)], tmp_path / "o3", str(bench / "p1_probes.json"))
     _fails(capsys, ["--runs", str(runs_dir), "--seed", "-1"], tmp_path / "o4", "--seed")
+    _fails(capsys, ["--runs", str(runs_dir), "--only-checks", "no.such.claim"], tmp_path / "o5", "no.such.claim")
+    _fails(capsys, ["--runs", str(runs_dir), "--jobs", "0"], tmp_path / "o6", "--jobs")
     (tmp_path / "file").write_text("x")
     _fails(capsys, ["--runs", str(runs_dir)], tmp_path / "file", "--out")
 
@@ -330,13 +338,20 @@ def test_pdf_verdicts_equal_the_registry(built):
 
     text = _norm(built["text"])
     cache = json.loads((built["out"] / "runs" / "theory" / "checks.json").read_text())
-    for c in registry():
+    assert sorted(cache["results"]) == sorted(CHECKED)
+    claims = registry(tuple(m for s in I.available_sources().values() for m in s.claim_modules))
+    for c in claims:
         assert f"Verdict: {_norm(c.verdict)}" in text, c.id
         if c.verdict != "holds":
             assert f"[{c.id}] {_norm(c.verdict)}" in text, c.id  # in the Limitations section
-        r = cache["results"][c.id]
-        assert f"Check ({'PASS' if r['passed'] else 'FAIL'}, seed 0" in text
-        assert _norm(r["evidence"])[:60] in text
+        block = text[text.index(f"[{c.id}]"):]
+        if c.id in CHECKED:
+            r = cache["results"][c.id]
+            assert f"Check ({'PASS' if r['passed'] else 'FAIL'}, seed 0" in block
+            assert _norm(r["evidence"])[:60] in text
+        else:
+            assert "Check: not run for this report (not among --only-checks)" in block[:3000], c.id
+    assert f"numeric checks of {len(CHECKED)} of the {len(claims)} claims" in text
 
 
 @pytest.mark.slow
