@@ -18,8 +18,9 @@ Task: y = argmax of the n planted features (C = n classes). The probe reads the 
 (--readout hidden, default) or the toy model's output ReLU(WᵀW x + b) (--readout output); it is the
 closed-form least-squares probe (--probe ls, one factorization per training set shared by all label-noise
 rates) or a softmax probe (--probe softmax). With --theory (default) every replicate's dense and
-superposed codes also get the predictions of ``theory.robustness`` (finite-sample LS probe under
-symmetric label noise and test-time Gaussian input noise), from which the predicted boundaries come.
+superposed codes also get the predictions of ``theory.robustness`` for the LS probe: (R7) under symmetric
+label noise (per-point moments with the skewness correction) and (R7') under test-time Gaussian input
+noise (joint draws of the probe error), from which the predicted boundaries come.
 
 results.csv (tidy; one row per replicate x comparator x scenario x kind x level x training size):
 sparsity, m, cell_seed, record ("accuracy" simulated | "theory" predicted), rep, comparator, role (mono |
@@ -67,7 +68,7 @@ class RobustnessConfig(SweepConfig):
     """Grid: sparsity x m (cells). Inside a cell: reps x comparators x scenarios (see the module doc)."""
 
     name: ClassVar[str] = "robustness_sweep"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
 
     sparsity: tuple[float, ...] = (0.7, 0.8, 0.9, 0.95)
     m: tuple[int, ...] = (10, 20, 30)
@@ -266,7 +267,7 @@ def _theory_rows(cell: dict, seed: int, r: int, names: tuple, codes: dict, base:
                 rows.append({"record": "theory", **base[k], "scenario": "label_noise", "kind": "symmetric", "at": "",
                              "level": float(ev), "n_train": int(nt), "acc": float(acc[j, i])})
         if cell["readout"] == "hidden" and "gaussian" in cell["input_noise_kind"] and "test" in cell["noise_at"]:
-            acc = T.predicted_accuracy(model, np.asarray(nn)[:, None], 0.0, input_noise=lams[None, :], seed=r)
+            acc = T.predicted_accuracy_draws(model, np.asarray(nn)[:, None], 0.0, input_noise=lams[None, :], seed=r)
             for j, nt in enumerate(nn):
                 for i, lv in enumerate(lams):
                     rows.append({"record": "theory", **base[k], "scenario": "input_noise", "kind": "gaussian",

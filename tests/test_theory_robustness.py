@@ -104,6 +104,18 @@ def test_prediction_broadcasts_and_degrades_with_noise_and_small_n(model):
     assert lam[0] > lam[1] > lam[2]
 
 
+def test_joint_draws_agree_with_the_per_point_model_without_input_noise(model):
+    """(R7') and (R7) share (R1)-(R3); without input noise and at moderate n they must agree within their
+    Monte Carlo errors (the skewness term is small at eta = 0), and input noise must hurt."""
+    a, sa = R.predicted_accuracy(model, [500, 5000], 0.0, return_se=True)
+    b, sb = R.predicted_accuracy_draws(model, [500, 5000], 0.0, return_se=True, draws=16)
+    assert np.all(np.abs(a - b) <= 5 * np.hypot(sa, sb) + 0.01), (a, b)
+    c = R.predicted_accuracy_draws(model, 2000, 0.0, input_noise=[0.0, 0.3, 1.0], draws=8)
+    assert c[0] > c[1] > c[2]
+    with pytest.raises(ValueError, match=r"finite and >= 2"):
+        R.predicted_accuracy_draws(model, math.inf)
+
+
 def test_moments_are_consistent(model):
     for kind in R.KINDS:
         sig, var, k3, cov = R._moments(model, kind, 0.4)
