@@ -47,15 +47,24 @@ class ClaimRow:
 
 
 def registry(modules: Sequence[str] = ()) -> list[ClaimRow]:
-    """Every registered claim, in registration order; ``modules`` (claim modules of the sources this
-    report shows, e.g. ``theory.robustness``) are imported first, so their claims are included even
-    where ``theory.claims.CLAIM_MODULES`` does not list them (yet)."""
+    """Every registered claim; ``modules`` (claim modules of the sources this report shows, e.g.
+    ``theory.robustness``) are imported too, so their claims are included even where
+    ``theory.claims.CLAIM_MODULES`` does not list them (yet). Order: by claim module (``CLAIM_MODULES``
+    first, then ``modules``), registration order within a module - whatever was imported first."""
     from theory import claims as C
 
+    C.all_claims()
     for m in modules:
         importlib.import_module(m)
+    order = list(C.CLAIM_MODULES) + [m for m in modules if m not in C.CLAIM_MODULES]
+    claims = C.all_claims()
+
+    def rank(c: Any) -> int:
+        mod = getattr(c.check, "__module__", "")
+        return order.index(mod) if mod in order else len(order)
+
     return [ClaimRow(c.id, c.statement, c.verdict, c.verdict_text, c.paper_ref, tuple(c.assumptions),
-                     tuple((str(k), str(v)) for k, v in c.expressions.items())) for c in C.all_claims()]
+                     tuple((str(k), str(v)) for k, v in c.expressions.items())) for c in sorted(claims, key=rank)]
 
 
 @dataclass(frozen=True)
