@@ -350,7 +350,7 @@ def _few_shot(agg: list[dict], out_dir: Path, config: RobustnessConfig) -> list[
     from sims.io import new_figure, save_figure
 
     Ss = list(config.sparsity)
-    fig = new_figure(figsize=(3.3 * len(Ss), 3.6))
+    fig = new_figure(figsize=(3.3 * len(Ss) + 1.2, 3.9), layout="constrained")
     nmax = max(config.n_train)
     for i, S in enumerate(Ss):
         ax = fig.add_subplot(1, len(Ss), i + 1)
@@ -367,8 +367,8 @@ def _few_shot(agg: list[dict], out_dir: Path, config: RobustnessConfig) -> list[
     from matplotlib.lines import Line2D
 
     fig.legend([Line2D([], [], color=_STYLE.get(c, ("gray", "-"))[0], ls=_STYLE.get(c, ("gray", "-"))[1])
-                for c in config.comparators], list(config.comparators), loc="upper right", fontsize=6)
-    fig.suptitle(wrap("Few-shot: probe on k samples per class, 95% CIs\n" + config.caption(), fig, 30), fontsize=6)
+                for c in config.comparators], list(config.comparators), loc="outside right upper", fontsize=6)
+    fig.suptitle(wrap("Few-shot: probe on k samples per class, 95% CIs\n" + config.caption(), fig, 24), fontsize=6)
     return save_figure(fig, out_dir / config.figure_stem("few_shot"))
 
 
@@ -376,7 +376,7 @@ def _ood(agg: list[dict], out_dir: Path, config: RobustnessConfig) -> list[Path]
     from sims.io import new_figure, save_figure
 
     Ss = list(config.sparsity)
-    fig = new_figure(figsize=(3.6 * len(Ss), 3.6))
+    fig = new_figure(figsize=(3.6 * len(Ss), 4.0), layout="constrained")
     labels = ["none"] + list(config.ood)
     comps = list(config.comparators)
     w = 0.8 / len(comps)
@@ -399,7 +399,7 @@ def _ood(agg: list[dict], out_dir: Path, config: RobustnessConfig) -> list[Path]
         ax.tick_params(labelsize=6)
     fig.axes[0].legend(fontsize=6)
     fig.suptitle(wrap("Out of distribution: probe trained in distribution, tested on shifted laws (95% CIs)\n"
-                      + config.caption(), fig, 30), fontsize=6)
+                      + config.caption(), fig, 24), fontsize=6)
     return save_figure(fig, out_dir / config.figure_stem("ood"))
 
 
