@@ -22,7 +22,7 @@ __all__ = ["CheckResult", "Claim", "register", "get", "all_claims", "add_module"
 #: a verdict is "holds", "fails", or a sentence starting "holds only when"
 VERDICTS = ("holds", "holds only when", "fails")
 #: modules whose import registers claims (extend with add_module)
-CLAIM_MODULES: list[str] = ["theory.two_feature_claims", "theory.margins"]
+CLAIM_MODULES: list[str] = ["theory.two_feature_claims", "theory.margins", "theory.robustness"]
 
 _REGISTRY: dict[str, "Claim"] = {}
 
