@@ -163,6 +163,11 @@ def _table_lines(t: Table, width_in: float) -> tuple[float, str, list[list[str]]
             over -= cut
             if over <= 0:
                 break
+    cells = [[textwrap.wrap(c, widths[j], break_long_words=True, break_on_hyphens=False) or [""]
+              if j in t.wrap else [c] for j, c in enumerate(r)] for r in rows]
+    for j in range(ncol):  # the widths the wrapped cells really take
+        widths[j] = max([len(t.columns[j])] + [len(x) for r in cells for x in r[j]])
+    over = sum(widths) - room
     if over > 0:  # still too wide: a smaller font
         size = max(4.5, size * room / (room + over))
     align = t.align or ("l" + "r" * (ncol - 1))
@@ -173,9 +178,7 @@ def _table_lines(t: Table, width_in: float) -> tuple[float, str, list[list[str]]
 
     header = fmt(list(t.columns))
     out = []
-    for r in rows:
-        cols = [textwrap.wrap(c, widths[j], break_long_words=False, break_on_hyphens=False) or [""]
-                if j in t.wrap else [c] for j, c in enumerate(r)]
+    for cols in cells:
         n = max(len(c) for c in cols)
         out.append([fmt([c[i] if i < len(c) else "" for c in cols]) for i in range(n)])
     return size, header, out

@@ -62,18 +62,18 @@ def provenance(runs: Mapping[str, Any], checks: CheckRecord | None, build_git: A
     rows = []
     for name, run in runs.items():
         m = run.manifest
-        rows.append([name, run.source.command, rel_path(run.path), run.variant, str(m.get("seed")), str(len(run.rows)),
+        rows.append([name, rel_path(run.path), run.variant, str(m.get("seed")), str(len(run.rows)),
                      num(m.get("wall_time_s")), str(m.get("finished_utc", "-")), _git(m.get("git"))])
     if checks is not None:
-        rows.append(["theory", "theory.claims.run_checks", rel_path(checks.path), "all claims", str(checks.seed),
-                     str(len(checks.results)), num(checks.wall_time_s), checks.finished_utc, _git(build_git)])
+        rows.append(["theory", rel_path(checks.path), "checks", str(checks.seed), str(len(checks.results)),
+                     num(checks.wall_time_s), checks.finished_utc, _git(build_git)])
     blocks: list[Any] = [
         Heading(TITLES["provenance"]),
         Paragraph(f"Report built from git revision {_git(build_git)} of this toolkit. Inputs (one run folder per "
                   "source; wall time as recorded in its manifest.json):", size=8),
-        Table("Inputs of this report", ["source", "command", "folder", "config", "seed", "rows", "wall s",
-                                        "finished (UTC)", "git"], rows, source="manifest.json of each folder",
-              wrap=(2,), align="lllllrrll"),
+        Table("Inputs of this report", ["source", "folder", "config", "seed", "rows", "wall s", "finished (UTC)",
+                                        "git"], rows, source="manifest.json of each folder (theory: the checks cache; "
+                                                             "rows = claims checked)", wrap=(1,), align="llllrrll"),
     ]
     vers_names = list(versions)
     vrows = []
@@ -85,7 +85,8 @@ def provenance(runs: Mapping[str, Any], checks: CheckRecord | None, build_git: A
                         ["package", "this build", *runs], vrows, source="sims.io.package_versions; manifest.json",
                         align="l" * (2 + len(runs))))
     for name, run in runs.items():
-        blocks.append(Paragraph(f"{name}: {run.manifest.get('caption', '')} (folder found as: {run.origin}"
+        blocks.append(Paragraph(f"{name} ({run.source.command}): {run.manifest.get('caption', '')} (folder found as: "
+                                f"{run.origin}"
                                 + (f"; {run.ignored} older complete run(s) of the same CLI not used" if run.ignored else "")
                                 + ")", size=6.5))
     if checks is None:

@@ -403,10 +403,12 @@ def test_pdf_table_numbers_equal_the_csvs(built, runs_dir):
         row = next(_cells(ln) for ln in lines if _cells(ln)[:3] == [c["check"], c["kind"], c["stat"]])
         assert row[3] == c["rows"] and _close(row[4], c["holds_min"]) and _close(row[5], c["tight_median"])
     # provenance: rows and seed of each run as in its manifest
-    for name in ("margin", "realdata"):
+    for name in [n for n in ("margin", "realdata", "robustness") if (runs_dir / n).is_dir()]:
         man = json.loads((runs_dir / name / "manifest.json").read_text())
-        row = next(_cells(ln) for ln in lines if _cells(ln)[:1] == [name] and "python -m" in ln)
-        assert row[5] == str(man["rows"]) == str(len(_read_csv(runs_dir / name / "results.csv")))
+        row = next(_cells(ln) for ln in lines if _cells(ln)[:1] == [name] and len(_cells(ln)) == 8)
+        assert row[2] in ("defaults", "quick", "custom") and row[3] == str(man["seed"])
+        assert row[4] == str(man["rows"]) == str(len(_read_csv(runs_dir / name / "results.csv")))
+        assert _close(row[5], man["wall_time_s"]) and row[6] == man["finished_utc"]
     # benchmarks: from the committed JSON files, or "not measured"
     from reports.sections import BENCHMARKS
 
