@@ -53,7 +53,6 @@ import numpy as np
 from sims import backend as B
 from sims.validation import (
     NONNEG,
-    POSITIVE,
     UNIT_OPEN_RIGHT,
     Interval,
     check_array,

@@ -20,7 +20,6 @@ Input: the tidy rows of the sweep (one per replicate x comparator x scenario x l
 """
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from pathlib import Path

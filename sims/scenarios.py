@@ -34,7 +34,6 @@ so a scenario's draws do not depend on which other scenarios ran.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 

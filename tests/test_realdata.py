@@ -18,7 +18,6 @@ from realdata.data import digits, few_shot_indices, load_digits_dataset, prepare
 from realdata.encoders import (  # noqa: E402
     EncoderConfig,
     SAEConfig,
-    TopKSAE,
     build_encoder,
     encode,
     encode_torch,

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 __all__ = ["CheckResult", "Claim", "register", "get", "all_claims", "add_module", "run_checks",
-           "CLAIM_MODULES", "VERDICTS"]
+           "CLAIM_MODULES", "VERDICTS", "register_module"]
 
 #: a verdict is "holds", "fails", or a sentence starting "holds only when"
 VERDICTS = ("holds", "holds only when", "fails")
@@ -72,6 +72,22 @@ def register(claim: Claim) -> Claim:
         raise ValueError(f"claim id == {claim.id!r} is already registered; registered ids: {known}")
     _REGISTRY[claim.id] = claim
     return claim
+
+
+def register_module(name: str, claims: Iterable[Claim]) -> list[Claim]:
+    """Register the claims a module defines and record the module (see :func:`add_module`).
+
+    Re-importing a module (``importlib.reload``) keeps the claims registered first instead of failing;
+    a different module reusing an id is still refused by :func:`register`.
+    """
+    out = []
+    for c in claims:
+        if c.id in _REGISTRY and _REGISTRY[c.id].check.__module__ == getattr(c.check, "__module__", None):
+            out.append(_REGISTRY[c.id])
+        else:
+            out.append(register(c))
+    add_module(name)
+    return out
 
 
 def add_module(name: str) -> None:

@@ -843,14 +843,7 @@ def _make_claims() -> list:
 def _register_all() -> list:
     from theory import claims as C
 
-    out = []
-    for c in _make_claims():
-        try:
-            out.append(C.register(c))
-        except ValueError:  # already registered (a reload of this module): keep the registered one
-            out.append(C._REGISTRY.get(c.id, c))
-    C.add_module(__name__)
-    return out
+    return C.register_module(__name__, _make_claims())
 
 
 MARGIN_CLAIMS: list = _register_all()

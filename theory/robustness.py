@@ -65,7 +65,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from sims.validation import (
-    NONNEG,
     UNIT,
     UNIT_OPEN_RIGHT,
     Interval,
@@ -877,14 +876,7 @@ FIG5_VERDICTS = {
 def _register_all() -> list:
     from theory import claims as C
 
-    out = []
-    for c in _make_claims():
-        try:
-            out.append(C.register(c))
-        except ValueError:  # already registered (a reload of this module): keep the registered one
-            out.append(C._REGISTRY.get(c.id, c))
-    C.add_module(__name__)
-    return out
+    return C.register_module(__name__, _make_claims())
 
 
 ROBUSTNESS_CLAIMS: list = _register_all()

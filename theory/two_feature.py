@@ -477,20 +477,24 @@ def _best_threshold_clean(law: _Law):
         tv = mid - 0.5 * h * (f2 - f0) / curv
     ok = (hi > lo) & (curv != 0) & (tv > lo) & (tv < hi)
     cands.append((np.where(ok, tv, mid), False))
-    best_e, best_t, best_o = None, None, None
+    best = None
     for tau, left in cands:
         e = law.err_up(tau, left=left)
         for orient, val in ((1, e), (-1, 1.0 - e)):
             i = np.argmin(val, axis=1)
             v = np.take_along_axis(val, i[:, None], 1)[:, 0]
             t = np.take_along_axis(tau, i[:, None], 1)[:, 0]
-            if best_e is None:
-                best_e, best_t, best_o = v, t, np.full_like(v, orient)
-            else:
-                better = v < best_e
-                best_e, best_t = np.where(better, v, best_e), np.where(better, t, best_t)
-                best_o = np.where(better, orient, best_o)
-    return best_e, best_t, best_o
+            best = _keep_best(best, v, t, orient)
+    return best
+
+
+def _keep_best(best, v, t, orient):
+    """Elementwise running minimum of the error ``v`` with its threshold ``t`` and orientation."""
+    if best is None:
+        return v, t, np.full_like(v, orient)
+    best_e, best_t, best_o = best
+    better = v < best_e
+    return np.where(better, v, best_e), np.where(better, t, best_t), np.where(better, orient, best_o)
 
 
 def _best_threshold_noisy(law: _Law):
@@ -504,7 +508,7 @@ def _best_threshold_noisy(law: _Law):
                           + [law.knots + f * sp for f in (-2, -1, -0.5, 0.5, 1, 2)], axis=1)
     grid = np.sort(grid, axis=1)
     e = law.err_up(grid)
-    best_e, best_t, best_o = None, None, None
+    best = None
     rows = np.arange(law.N)
     for orient in (1, -1):
         val = e if orient == 1 else 1.0 - e
@@ -523,13 +527,8 @@ def _best_threshold_noisy(law: _Law):
         g = val[rows, i]
         use_grid = g < v
         t, v = np.where(use_grid, grid[rows, i], t), np.where(use_grid, g, v)
-        if best_e is None:
-            best_e, best_t, best_o = v, t, np.full_like(v, orient)
-        else:
-            better = v < best_e
-            best_e, best_t = np.where(better, v, best_e), np.where(better, t, best_t)
-            best_o = np.where(better, orient, best_o)
-    return best_e, best_t, best_o
+        best = _keep_best(best, v, t, orient)
+    return best
 
 
 def _best_threshold(law: _Law):

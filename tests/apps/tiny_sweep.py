@@ -18,7 +18,7 @@ from sims import cli
 from sims.backend import rng
 from sims.io import new_figure, save_figure
 from sims.runner import SweepConfig
-from sims.validation import Interval, NONNEG, check_number, check_values
+from sims.validation import Interval, check_number, check_values
 
 
 @dataclass(frozen=True)
