@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from sims.backend import get_namespace
+from sims.backend import device_of, get_namespace
 from sims.validation import NONNEG, UNIT, Interval, check_array, check_number, check_option
 
 __all__ = ["LinearProbe", "fit_linear", "fit_lda", "LINEAR_SOLVERS", "TARGETS"]
@@ -205,7 +205,7 @@ def _prepare(
 
 def _onehot(xp: Any, y: Any, n_classes: int, dtype: Any) -> Any:
     """``(..., n)`` int labels -> ``(..., n, C)`` 0/1 matrix."""
-    return xp.astype(y[..., None] == xp.arange(n_classes, dtype=y.dtype, device=_device(y)), dtype)
+    return xp.astype(y[..., None] == xp.arange(n_classes, dtype=y.dtype, device=device_of(y)), dtype)
 
 
 def _unstack_coef(xp: Any, coef: Any, L: int, C: int) -> Any:
@@ -217,13 +217,7 @@ def _unstack_coef(xp: Any, coef: Any, L: int, C: int) -> Any:
 
 
 def _eye(xp: Any, d: int, dtype: Any, like: Any) -> Any:
-    return xp.eye(d, dtype=dtype, device=_device(like))
-
-
-def _device(x: Any) -> Any:
-    from sims.backend import device_of
-
-    return device_of(x)
+    return xp.eye(d, dtype=dtype, device=device_of(like))
 
 
 def _check_rank(xp: Any, diag: Any, rcond: float, solver: str) -> None:
@@ -377,7 +371,7 @@ def fit_linear(
     check_option("targets", targets, TARGETS)
     check_option("fit_intercept", fit_intercept, (True, False))
     p = _prepare(H, y, n_classes, label_sets=label_sets, sample_weight=sample_weight)
-    xp, H, w, C, L = p.xp, p.H, p.w, p.n_classes, p.n_labelsets
+    xp, H, w, C = p.xp, p.H, p.w, p.n_classes
     if solver == "auto":
         solver = "cholesky" if alpha > 0 else "svd"
     dt = H.dtype
@@ -400,7 +394,7 @@ def fit_linear(
     if fit_intercept:
         intercept = (ybar - xp.matmul(_lift(hbar), coef))[..., 0, :]  # b = ybar - hbar W: (*b, L, C)
     else:
-        intercept = xp.zeros((1, C), dtype=dt, device=_device(H))
+        intercept = xp.zeros((1, C), dtype=dt, device=device_of(H))
     intercept = xp.broadcast_to(intercept, tuple(coef.shape[:-2]) + (C,))
     return _finalize(xp, coef, intercept, solver, p.label_axis, loss="squared")
 
@@ -472,6 +466,6 @@ def fit_lda(
     if priors == "empirical":
         logp = xp.log(safe / n)
     else:
-        logp = xp.full(counts.shape, -math.log(C), dtype=dt, device=_device(H))
-    intercept = xp.where(present, -0.5 * quad + logp, xp.full(quad.shape, -math.inf, dtype=dt, device=_device(H)))
+        logp = xp.full(counts.shape, -math.log(C), dtype=dt, device=device_of(H))
+    intercept = xp.where(present, -0.5 * quad + logp, xp.full(quad.shape, -math.inf, dtype=dt, device=device_of(H)))
     return _finalize(xp, coef, intercept, "lda", p.label_axis, loss="lda")
