@@ -180,11 +180,8 @@ def make_code(
 
 
 def _check_W(W: Any) -> Any:
-    check_array("W", W, min_ndim=2)
-    xp = B.get_namespace(W)
-    if not xp.isdtype(W.dtype, "real floating"):
-        raise ValueError(f"W.dtype == {W.dtype}, must be a real floating dtype")
-    return xp
+    check_array("W", W, min_ndim=2, real_floating=True)
+    return B.get_namespace(W)
 
 
 def encode(W: Any, x: Any) -> Any:

@@ -430,10 +430,8 @@ def add_input_noise(
     -------
     x_noisy : ``broadcast(x.shape, scale.shape)``, dtype of ``x``.
     """
-    check_array("x", x, min_ndim=2)
+    check_array("x", x, min_ndim=2, real_floating=True)
     xp = B.get_namespace(x)
-    if not xp.isdtype(x.dtype, "real floating"):
-        raise ValueError(f"x.dtype == {x.dtype}, must be a real floating dtype")
     kind = check_option("kind", kind, NOISE_KINDS)
     s = check_values("scale", B.to_numpy(scale), Interval(0.0, math.inf, "[)"))  # finite, >= 0
     start = check_number("start", start, NONNEG, integer=True)

@@ -39,10 +39,8 @@ def _check_labels(name: str, y: Any, n_classes: int | None, xp: Any) -> Any:
 
 
 def _check_scores(name: str, scores: Any, *, min_classes: int = 1) -> Any:
-    check_array(name, scores, min_ndim=2)
+    check_array(name, scores, min_ndim=2, real_floating=True)
     xp = B.get_namespace(scores)
-    if not xp.isdtype(scores.dtype, "real floating"):
-        raise ValueError(f"{name}.dtype == {scores.dtype}, must be a real floating dtype")
     if scores.shape[-1] < min_classes:
         raise ValueError(f"{name}.shape[-1] == {scores.shape[-1]}, must be >= {min_classes} (classes)")
     return xp
@@ -149,10 +147,8 @@ def fisher_separation(v: Any, y: Any, *, classes: tuple[int, int] = (0, 1)) -> A
     -------
     J : ``(...)``, dtype of ``v``.
     """
-    check_array("v", v, min_ndim=1)
+    check_array("v", v, min_ndim=1, real_floating=True)
     xp = B.get_namespace(v, y)
-    if not xp.isdtype(v.dtype, "real floating"):
-        raise ValueError(f"v.dtype == {v.dtype}, must be a real floating dtype")
     _check_labels("y", y, None, xp)
     _check_broadcast("v", tuple(v.shape), "y", tuple(y.shape))
     if not (isinstance(classes, (tuple, list)) and len(classes) == 2):
@@ -202,10 +198,8 @@ def fisher_ratio(H: Any, y: Any, n_classes: int) -> Any:
     -------
     J : ``(...)``, dtype of ``H``.
     """
-    check_array("H", H, min_ndim=2)
+    check_array("H", H, min_ndim=2, real_floating=True)
     xp = B.get_namespace(H, y)
-    if not xp.isdtype(H.dtype, "real floating"):
-        raise ValueError(f"H.dtype == {H.dtype}, must be a real floating dtype")
     C = check_number("n_classes", n_classes, Interval(2, None), integer=True)
     _check_labels("y", y, C, xp)
     shape = _check_broadcast("H[..., 0]", tuple(H.shape[:-1]), "y", tuple(y.shape))  # (..., n)

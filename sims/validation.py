@@ -152,8 +152,10 @@ def check_array(
     shape: Sequence[int | None] | None = None,
     finite: bool = True,
     min_ndim: int | None = None,
+    real_floating: bool = False,
 ) -> Any:
-    """Validate an array of any Array-API backend: number of dimensions, shape, finiteness.
+    """Validate an array of any Array-API backend: number of dimensions, shape, finiteness and
+    (with ``real_floating=True``) a real floating dtype.
 
     ``shape`` entries that are ``None`` match any size. Returns ``x`` unchanged.
     """
@@ -172,12 +174,14 @@ def check_array(
         if nd != len(shape) or any(s is not None and s != d for s, d in zip(shape, x.shape)):
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name}.shape == {tuple(x.shape)}, must be {want}")
-    if finite:
+    if finite or real_floating:
         from sims.backend import get_namespace
 
         xp = get_namespace(x)
-        if _is_floating(x, xp) and not bool(xp.all(xp.isfinite(x))):
+        if finite and _is_floating(x, xp) and not bool(xp.all(xp.isfinite(x))):
             raise ValueError(f"{name} contains NaN or infinite values, must be finite")
+        if real_floating and not xp.isdtype(x.dtype, "real floating"):
+            raise ValueError(f"{name}.dtype == {x.dtype}, must be a real floating dtype")
     return x
 
 
