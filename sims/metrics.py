@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from sims import backend as B
 from sims.validation import Interval, check_array, check_number
 
@@ -48,14 +50,10 @@ def _check_scores(name: str, scores: Any, *, min_classes: int = 1) -> Any:
 
 def _check_broadcast(a_name: str, a_shape: tuple, b_name: str, b_shape: tuple) -> tuple:
     """Shape of ``broadcast(a, b)``, or a ValueError naming both."""
-    out = []
-    for i in range(1, max(len(a_shape), len(b_shape)) + 1):
-        da = a_shape[-i] if i <= len(a_shape) else 1
-        db = b_shape[-i] if i <= len(b_shape) else 1
-        if da != db and 1 not in (da, db):
-            raise ValueError(f"{a_name}.shape == {a_shape} and {b_name}.shape == {b_shape}, must broadcast")
-        out.append(max(da, db) if 1 not in (da, db) else da * db)
-    return tuple(reversed(out))
+    try:
+        return tuple(np.broadcast_shapes(a_shape, b_shape))
+    except ValueError:
+        raise ValueError(f"{a_name}.shape == {a_shape} and {b_name}.shape == {b_shape}, must broadcast") from None
 
 
 def accuracy(scores: Any, y: Any) -> Any:
