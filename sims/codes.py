@@ -48,12 +48,6 @@ _FRAME_KW = {"n_iter": 1000}
 _ALPHA = 0.8
 
 
-def _seed(seed: Any) -> Any:
-    if isinstance(seed, np.random.SeedSequence):
-        return seed
-    return check_seed("seed", seed)
-
-
 def welch_bound(n: int, m: int) -> float:
     """Welch bound ``sqrt((n - m) / (m (n - 1)))`` on the coherence of ``n`` unit vectors in ``R^m``
     (0 for ``n <= m``, where orthonormal columns exist)."""
@@ -166,7 +160,7 @@ def make_code(
     family = check_option("family", family, FAMILIES)
     n = check_number("n_features", n_features, Interval(1, None), integer=True)
     m = check_number("m", m, Interval(1, None), integer=True)
-    seed = _seed(seed)
+    seed = check_seed("seed", seed, sequence=True)
     allowed = _FRAME_KW if family == "frame" else {}
     for key in kw:
         if key not in allowed:

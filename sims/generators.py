@@ -65,15 +65,6 @@ _KEY_FEW_SHOT = "few-shot"
 _FINITE = Interval(-math.inf, math.inf, "()")  # both ends given: NaN and inf are outside
 
 
-def _seed(seed: Any) -> int | np.random.SeedSequence:
-    """Validate a seed: a ``SeedSequence`` passes through, anything else must be an int >= 0."""
-    if isinstance(seed, np.random.SeedSequence):
-        return seed
-    if seed is None:
-        raise ValueError("seed == None, must be a non-negative integer or a numpy SeedSequence")
-    return check_seed("seed", seed)
-
-
 def _per_feature(name: str, value: Any, n: int, interval: Interval) -> float | tuple[float, ...]:
     """A scalar, or a length-``n`` sequence, of reals in ``interval`` (canonical: float / tuple)."""
     arr = check_values(name, value, interval)
@@ -233,7 +224,7 @@ def sample_features(
         raise ValueError(f"spec == {spec!r}, must be a FeatureSpec")
     n_samples = check_number("n_samples", n_samples, Interval(1, None), integer=True)
     start = check_number("start", start, NONNEG, integer=True)
-    seed = _seed(seed)
+    seed = check_seed("seed", seed, sequence=True)
     xp = B.resolve_backend(xp) if isinstance(xp, str) else B.get_namespace(xp=xp)
     dt = B.resolve_dtype(xp, dtype)
     n = spec.n_features
@@ -301,7 +292,7 @@ def make_labels(
     if task in ("presence", "detect"):
         feature = check_number("feature", feature, Interval(0, n - 1), integer=True)
         return xp.astype(x[..., feature] > 0, xp.int64)
-    seed = _seed(seed)
+    seed = check_seed("seed", seed, sequence=True)
     N = x.shape[-2]
     # random keys r ~ U[0,1) per (row, feature); among the tied maxima the largest key wins, which is
     # a uniform choice among them (the keys are i.i.d. and continuous)
@@ -376,7 +367,7 @@ def flip_labels(
     rate_h = check_values("rate", B.to_numpy(rate), UNIT)
     T = _transition(kind, C, matrix)
     start = check_number("start", start, NONNEG, integer=True)
-    seed = _seed(seed)
+    seed = check_seed("seed", seed, sequence=True)
     N = y.shape[-1]
     try:
         np.broadcast_shapes(tuple(y.shape), rate_h.shape)
@@ -435,7 +426,7 @@ def add_input_noise(
     kind = check_option("kind", kind, NOISE_KINDS)
     s = check_values("scale", B.to_numpy(scale), Interval(0.0, math.inf, "[)"))  # finite, >= 0
     start = check_number("start", start, NONNEG, integer=True)
-    seed = _seed(seed)
+    seed = check_seed("seed", seed, sequence=True)
     try:
         np.broadcast_shapes(tuple(x.shape), s.shape)
     except ValueError:
@@ -477,7 +468,7 @@ def few_shot_indices(
     xp = B.get_namespace(y)
     check_array("y", y, ndim=1)
     k = check_number("k", k, Interval(1, None), integer=True)
-    seed = _seed(seed)
+    seed = check_seed("seed", seed, sequence=True)
     yh = B.to_numpy(y)
     if n_classes is None:
         if yh.size == 0:

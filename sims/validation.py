@@ -139,8 +139,16 @@ def check_option(name: str, value: Any, options: Iterable[Any]) -> Any:
     return value
 
 
-def check_seed(name: str, value: Any) -> int:
-    """A seed is a non-negative integer (what ``numpy.random.SeedSequence`` accepts as entropy)."""
+def check_seed(name: str, value: Any, *, sequence: bool = False) -> Any:
+    """A seed is a non-negative integer (what ``numpy.random.SeedSequence`` accepts as entropy).
+
+    With ``sequence=True`` a ``numpy.random.SeedSequence`` is accepted too and returned as is.
+    """
+    if sequence:
+        if isinstance(value, np.random.SeedSequence):
+            return value
+        if value is None:
+            raise ValueError(f"{name} == None, must be a non-negative integer or a numpy SeedSequence")
     return check_number(name, value, NONNEG, integer=True)
 
 
