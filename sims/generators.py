@@ -65,13 +65,17 @@ _KEY_FEW_SHOT = "few-shot"
 _FINITE = Interval(-math.inf, math.inf, "()")  # both ends given: NaN and inf are outside
 
 
-def _per_feature(name: str, value: Any, n: int, interval: Interval) -> float | tuple[float, ...]:
-    """A scalar, or a length-``n`` sequence, of reals in ``interval`` (canonical: float / tuple)."""
+def _per_feature(
+    name: str, value: Any, n: int, interval: Interval, *, scalar: bool = True
+) -> float | tuple[float, ...]:
+    """A length-``n`` sequence (or, with ``scalar``, a scalar) of reals in ``interval`` (canonical:
+    tuple / float)."""
     arr = check_values(name, value, interval)
-    if arr.ndim == 0:
+    if scalar and arr.ndim == 0:
         return float(arr)
     if arr.shape != (n,):
-        raise ValueError(f"{name} has shape {arr.shape}, must be a scalar or have shape ({n},) (n_features)")
+        want = f"be a scalar or have shape ({n},)" if scalar else f"have shape ({n},)"
+        raise ValueError(f"{name} has shape {arr.shape}, must {want} (n_features)")
     return tuple(float(a) for a in arr)
 
 
@@ -120,17 +124,13 @@ class FeatureSpec:
             raise ValueError(f"amplitude == ({lo}, {hi}), must have lo < hi")
         object.__setattr__(self, "amplitude", (lo, hi))
         if self.importance is not None:
-            imp = check_values("importance", self.importance, Interval(0.0, math.inf, "()"))
-            if imp.shape != (n,):
-                raise ValueError(f"importance has shape {imp.shape}, must have shape ({n},) (n_features)")
-            object.__setattr__(self, "importance", tuple(float(a) for a in imp))
+            imp = _per_feature("importance", self.importance, n, Interval(0.0, math.inf, "()"), scalar=False)
+            object.__setattr__(self, "importance", imp)
         if self.frequency is not None:
-            freq = check_values("frequency", self.frequency, Interval(0.0, math.inf, "[)"))
-            if freq.shape != (n,):
-                raise ValueError(f"frequency has shape {freq.shape}, must have shape ({n},) (n_features)")
-            if not np.any(freq > 0):
+            freq = _per_feature("frequency", self.frequency, n, Interval(0.0, math.inf, "[)"), scalar=False)
+            if not any(f > 0 for f in freq):
                 raise ValueError("frequency == all zeros, must have at least one entry > 0")
-            object.__setattr__(self, "frequency", tuple(float(a) for a in freq))
+            object.__setattr__(self, "frequency", freq)
 
     # -- derived per-feature arrays (host numpy, shape (n,)) ---------------------------------------
     def sparsity_array(self) -> np.ndarray:
@@ -239,9 +239,7 @@ def sample_features(
             S = S[:, None]  # (I, 1): one scalar sparsity per instance
     # threshold t = 1 - p (= S without frequency); active iff u >= t
     thresh = 1.0 - _firing(S, spec.frequency)  # (n,) | (I, n)
-    if sparsity is None or S.ndim == 0:
-        pass
-    else:
+    if S.ndim == 2:  # an override per instance (spec.sparsity_array() is 1-D)
         thresh = thresh[:, None, :]  # (I, 1, n)
 
     lo, hi = spec.amplitude
