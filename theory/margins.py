@@ -115,6 +115,11 @@ def _xy(x: Any, y: Any, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     return x, y.astype(np.int64)
 
 
+def _covered(x: np.ndarray, y: np.ndarray, n_rep: int) -> np.ndarray:
+    """``(y < n_rep) & (x_y > 0)``: the samples whose label is represented and active."""
+    return (y < n_rep) & (x[np.arange(len(y)), y] > 0)
+
+
 # --------------------------------------------------------------------------------------------- (M1)
 def welch_bound(n_rep: Any, m: Any) -> np.ndarray:
     """(M1) ``sqrt((r - m) / (m (r - 1)))`` for ``r > m`` unit vectors in ``R^m``, 0 for ``r <= m``.
@@ -137,10 +142,10 @@ def gram(W: Any) -> np.ndarray:
 
 def coherence(W: Any, n_rep: int | None = None) -> float:
     """``max_{i != j < r} |G_ij|`` over the represented columns (the first ``n_rep``; all nonzero ones
-    when ``None``). Columns must be unit vectors."""
+    when ``None``). Columns must be unit vectors: they are used as given (``sims.codes.coherence``
+    renormalises them, which moves the value by an ulp)."""
     W = _W(W)
     if n_rep is None:
-        n_rep = int(np.sum(np.linalg.norm(W, axis=0) > 1e-12))
         Wr = W[:, np.linalg.norm(W, axis=0) > 1e-12]
     else:
         Wr = W[:, : _n_rep(n_rep, W.shape[1])]
@@ -172,7 +177,7 @@ def matched_filter_margins(x: Any, y: Any, G: Any, n_rep: int) -> tuple[np.ndarr
     boolean ``covered = (y < n_rep) & (x_y > 0)``. ``x (N, n) >= 0``, ``y (N,)``, ``G (n, n)``."""
     x, y = _xy(x, y)
     n_rep = _n_rep(n_rep, x.shape[1])
-    covered = (y < n_rep) & (x[np.arange(len(y)), y] > 0)
+    covered = _covered(x, y, n_rep)
     s = matched_filter_scores(x, G, n_rep)
     true, rest = _true_and_rest(s, y, covered)
     return np.where(covered, true - rest, np.nan), covered
@@ -185,7 +190,7 @@ def sample_structure(x: Any, y: Any, n_rep: int) -> dict[str, np.ndarray]:
     x, y = _xy(x, y)
     n_rep = _n_rep(n_rep, x.shape[1])
     N = len(y)
-    covered = (y < n_rep) & (x[np.arange(N), y] > 0)
+    covered = _covered(x, y, n_rep)
     xr = x[:, :n_rep]
     yc = np.where(covered, y, 0)
     xy = xr[np.arange(N), yc]
@@ -288,7 +293,7 @@ def error_bounds(
         raise ValueError(f"lam.shape == {lam.shape}, must be a scalar or 1-D")
     G = W.T @ W
     N = len(y)
-    covered = (y < n_rep) & (x[np.arange(N), y] > 0)
+    covered = _covered(x, y, n_rep)
     yc = np.where(covered, y, 0)
     s = matched_filter_scores(x, G, n_rep)  # (N, r)
     d = s[np.arange(N), yc][:, None] - s  # (N, r)
@@ -616,12 +621,17 @@ def balance_noise(
 # --------------------------------------------------------------------------------------------- claims
 # Registered with theory.claims at import (``MARGIN_CLAIMS``); ``python -m theory`` lists them once
 # "theory.margins" is in theory.claims.CLAIM_MODULES (or after ``theory.claims.add_module``).
-def _expressions(*names: str) -> dict[str, str]:
+@functools.lru_cache(maxsize=1)
+def _cached_expressions() -> dict[str, dict[str, str]]:
     import json
     from pathlib import Path
 
-    data = json.loads((Path(__file__).resolve().parent / "_cache" / "margins.json").read_text(encoding="utf-8"))
-    return {k_: data["expressions"][k_]["expr"] for k_ in names}
+    return json.loads((Path(__file__).resolve().parent / "_cache" / "margins.json").read_text(encoding="utf-8"))["expressions"]
+
+
+def _expressions(*names: str) -> dict[str, str]:
+    data = _cached_expressions()
+    return {k_: data[k_]["expr"] for k_ in names}
 
 
 def _sample(n: int, S: float, N: int, rng: np.random.Generator, amplitude=(0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
@@ -638,12 +648,6 @@ def _random_code(n_rep: int, n: int, m: int, rng: np.random.Generator) -> np.nda
     W = np.zeros((m, n))
     R = rng.standard_normal((m, n_rep))
     W[:, :n_rep] = R / np.linalg.norm(R, axis=0)
-    return W
-
-
-def _antipodal(n: int, m: int) -> np.ndarray:
-    W = np.zeros((m, n))
-    W[np.arange(n) // 2, np.arange(n)] = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
     return W
 
 
@@ -685,8 +689,10 @@ def check_readout(rng: np.random.Generator):
     """Score-noise variances of an antipodal code are 2 lam^2 (Monte Carlo, 5 SE per feature)."""
     from theory.claims import CheckResult
 
+    from sims.codes import make_code
+
     n_, m_, N, lam = 12, 6, 20000, 0.3
-    W = _antipodal(n_, m_)
+    W = np.asarray(make_code("antipodal", n_, m_))
     emp = ((lam * rng.standard_normal((N, n_))) @ (W.T @ W)).var(axis=0, ddof=1)
     th = readout_noise_variance(W, lam)
     rel = float(np.max(np.abs(emp / th - 1)))
