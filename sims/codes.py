@@ -215,10 +215,7 @@ def coherence(W: Any, tol: float = TOL) -> Any:
     tol = check_number("tol", tol, NONNEG)
     U = _unit_columns(W, tol, xp)
     G = xp.abs(xp.matmul(xp.matrix_transpose(U), U))  # (..., n, n)
-    n = W.shape[-1]
-    off = ~xp.astype(xp.eye(n, dtype=W.dtype), xp.bool)
-    G = xp.where(off, G, xp.zeros_like(G))
-    return xp.max(G, axis=(-2, -1))
+    return xp.max(_zero_diagonal(G, xp), axis=(-2, -1))
 
 
 def features_per_dimension(W: Any) -> Any:
@@ -248,7 +245,10 @@ def dimensionality(W: Any, tol: float = TOL) -> Any:
 def interference(W: Any) -> Any:
     """``W^T W`` with zero diagonal: ``I_ij = <W_i, W_j>`` for ``i != j``. ``(..., m, n)`` → ``(..., n, n)``."""
     xp = _check_W(W)
-    G = xp.matmul(xp.matrix_transpose(W), W)
-    n = W.shape[-1]
-    off = ~xp.astype(xp.eye(n, dtype=W.dtype), xp.bool)
+    return _zero_diagonal(xp.matmul(xp.matrix_transpose(W), W), xp)
+
+
+def _zero_diagonal(G: Any, xp: Any) -> Any:
+    """``G (..., n, n)`` with its diagonal set to 0."""
+    off = ~xp.astype(xp.eye(G.shape[-1], dtype=G.dtype), xp.bool)
     return xp.where(off, G, xp.zeros_like(G))
