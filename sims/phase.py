@@ -33,6 +33,7 @@ __all__ = [
     "KEYS",
     "wrap",
     "t_interval",
+    "t_stats",
     "aggregate",
     "paired_differences",
     "boundaries",
@@ -78,17 +79,26 @@ def _key(r: Mapping[str, Any], keys: Sequence[str]) -> tuple:
 
 
 def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, int]:
-    """Mean and half-width of the Student-t interval of the mean (NaN half-width for fewer than 2)."""
+    """Mean and half-width of the Student-t interval of the mean over the finite ``values`` (NaN
+    half-width for fewer than 2)."""
+    n, mean, _, half = t_stats(np.asarray([x for x in values if math.isfinite(x)], dtype=np.float64), level)
+    return mean, half, n
+
+
+def t_stats(v: np.ndarray, level: float = 0.95) -> tuple[int, float, float, float]:
+    """``(n, mean, sd, half)`` of the 1-D sample ``v`` (the caller drops missing values): sd with
+    ddof 1 and the Student-t half-width ``t_{(1+level)/2, n-1} · sd / √n``; NaN where undefined
+    (mean for n = 0, sd and half for n < 2). The one implementation behind :func:`t_interval` and
+    ``realdata.summary.mean_ci``."""
+    n = int(v.size)
+    if n == 0:
+        return 0, float("nan"), float("nan"), float("nan")
+    if n == 1:
+        return 1, float(v[0]), float("nan"), float("nan")
     from scipy import stats
 
-    v = np.asarray([x for x in values if math.isfinite(x)], dtype=np.float64)
-    n = v.size
-    if n == 0:
-        return float("nan"), float("nan"), 0
-    if n == 1:
-        return float(v[0]), float("nan"), 1
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / math.sqrt(n))
-    return float(v.mean()), half, n
+    sd = float(v.std(ddof=1))
+    return n, float(v.mean()), sd, float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
 
 
 def aggregate(rows: Iterable[Mapping[str, Any]]) -> list[dict]:
