@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from sims.backend import backend_name, device_of, rng
+from sims.backend import backend_name, device_of, rng, to_numpy
 from sims.probes import LinearProbe, _finalize, _lift, _onehot, _prepare, fit_linear
 from sims.validation import NONNEG, POSITIVE, Interval, check_number, check_option, check_seed
 
@@ -280,8 +280,6 @@ def _sel(xp: Any, x: Any, idx: np.ndarray) -> Any:
 
 
 def _host(x: Any) -> np.ndarray:
-    from sims.backend import to_numpy
-
     return np.asarray(to_numpy(x))
 
 
@@ -579,7 +577,8 @@ def fit_sgd(
         rwg = None
     alpha_g = xp.full((GH,), alpha, dtype=xp.float64, device=dev) if alpha is not None else \
         1.0 / (C * xp.astype(sw, xp.float64))
-    M = xp.matmul(xp.matrix_transpose(Hg if rwg is None else Hg * rwg[..., None]), Hg)
+    Hw = Hg if rwg is None else Hg * rwg[..., None]  # rows scaled by r_i (by 1/n below when unweighted)
+    M = xp.matmul(xp.matrix_transpose(Hw), Hg)
     if rwg is None:
         M = M / n  # (GH, d1, d1) = H~^T diag(r) H~
     pen_h = np.ones((d1, 1))
@@ -594,7 +593,7 @@ def fit_sgd(
     hmax = xp.max(xp.sqrt(xp.sum(Hg * Hg, axis=-1)), axis=-1)  # (GH,)
     # --- linear term A = H~^T diag(r) Y for every problem; one-hot of all label sets side by side
     Yoh = _onehot(xp, p.y, ncls, dt)  # (*by, L, n, C)
-    Hb = xp.reshape(Hg if rwg is None else Hg * rwg[..., None], bH + (n, d1))
+    Hb = xp.reshape(Hw, bH + (n, d1))
     A = xp.matmul(_lift(xp.matrix_transpose(Hb)), Yoh)  # (*b, L, d1, C)
     if rwg is None:
         A = A / n
@@ -604,8 +603,8 @@ def fit_sgd(
     ys = xp.reshape(xp.broadcast_to(p.y, b + (L, n)), (P, n))
     prob = _Problems(Hg=Hg, rw=rwg, hmax=hmax, Minv=Minv, A=A, alpha=xp.take(alpha_g, xp.asarray(gidx, device=dev), axis=0),
                      ys=ys, group=gidx, loss=loss, pen=pen, n_classes=ncls)
-    theta0 = _warm_start(xp, warm_start, warm_probe, Hx, p, loss, ncls, fit_intercept, b, L, d, d1, dt)
-    init = _at_zero(xp, prob, Hg, rwg, gidx) if (warm_start == "zero" and warm_probe is None) else None
+    theta0 = _warm_start(xp, warm_start, warm_probe, p, loss, fit_intercept)
+    init = _at_zero(xp, prob) if (warm_start == "zero" and warm_probe is None) else None
     with _workers(xp, threads) as pool:
         prob = replace(prob, pool=pool)
         if solver == "lbfgs":
@@ -666,7 +665,7 @@ def _workers(xp: Any, threads: int):
             yield pool
 
 
-def _at_zero(xp, prob, Hg, rwg, gidx):
+def _at_zero(xp, prob):
     """``F`` and its gradient at ``theta = 0`` in closed form (no pass over the scores needed).
 
     With ``hbar = H~^T r`` and ``A = H~^T diag(r) Y``: softmax ``F = log C``, ``grad = hbar 1^T / C - A``;
@@ -674,9 +673,10 @@ def _at_zero(xp, prob, Hg, rwg, gidx):
     ``grad = -2 H~^T diag(r) T = 2 hbar 1^T - 4 A`` (``T = 2Y - 1``).
     """
     C, P = prob.n_classes, prob.A.shape[0]
+    Hg, rwg = prob.Hg, prob.rw
     dt = prob.A.dtype
     hbar = xp.mean(Hg, axis=-2) if rwg is None else xp.sum(Hg * rwg[..., None], axis=-2)  # (G, d1)
-    hb = xp.take(hbar, xp.asarray(gidx, device=device_of(Hg)), axis=0)[..., None]  # (P, d1, 1)
+    hb = _sel(xp, hbar, prob.group)[..., None]  # (P, d1, 1)
     ones = xp.ones((1, 1, C), dtype=dt, device=device_of(Hg))
     if prob.loss == "softmax":
         f0, g = math.log(C), hb * ones / C - prob.A
@@ -687,16 +687,18 @@ def _at_zero(xp, prob, Hg, rwg, gidx):
     return xp.full((P,), f0, dtype=xp.float64, device=device_of(Hg)), g
 
 
-def _warm_start(xp, mode, probe, Hx, p, loss, ncls, fit_intercept, b, L, d, d1, dt):
-    """Initial ``theta (P, d1, C)``.
+def _warm_start(xp, mode, probe, p, loss, fit_intercept):
+    """Initial ``theta (P, d1, C)`` for the problems of ``p`` (:func:`sims.probes._prepare`).
 
     ``"lstsq"``: ridge probe ``(W_ls, b_ls)`` on one-hot targets (signed for hinge), mapped to scores
     by linearising the link at the uniform prediction ``p0 = 1/C``: softmax ``z = C (p - 1/C)``;
     logistic ``z = logit(p0) + (p - p0) / (p0 (1 - p0))``; squared hinge ``z = p`` (signed targets).
     """
+    Hx, ncls, b, L = p.H, p.n_classes, p.batch, p.n_labelsets
+    d, dt = int(Hx.shape[-1]), Hx.dtype
     P = math.prod(b) * L
     if mode == "zero" and probe is None:
-        return xp.zeros((P, d1, ncls), dtype=dt, device=device_of(Hx))
+        return xp.zeros((P, d + 1 if fit_intercept else d, ncls), dtype=dt, device=device_of(Hx))
     if probe is None:
         n = int(Hx.shape[-2])
         ridge = 1e-3 * n
