@@ -207,7 +207,8 @@ def _fg_slots(xp: Any, prob: _Problems, lay: _Layout, th: Any) -> tuple[Any, Any
         Z = xp.reshape(xp.matmul(ThT, xp.matrix_transpose(Hc)), (Gp, Lp, C, m))  # scores
         r = (xp.full((1, 1, m), 1.0 / n, dtype=dt, device=dev) if lay.rw is None
              else lay.rw[:, None, a:b])  # (G'|1, 1, m) row weights
-        Hr = Hc * xp.matrix_transpose(r)  # (G', m, d1): rows scaled by r_i
+        # (G', m, d1): rows scaled by r_i; full-batch softmax folds r into q below and needs none
+        Hr = None if (loss == "softmax" and lay.A is not None) else Hc * xp.matrix_transpose(r)
         mask = None
         if loss == "hinge" or lay.A is None:
             mask = xp.astype(ys[:, :, None, a:b] == cls, dt)  # (G', L', C, m) one-hot
