@@ -44,7 +44,6 @@ in the same call (the trained codes of all replicates are trained in one batched
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
@@ -204,45 +203,33 @@ class _StackedBatches:
 
 
 def train_nonneg(n: int, m: int, sparsity: float, seeds: Sequence[int], settings: TrainSettings, *,
-                 init_seed: int = 0, keys: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 init_seed: int = 0, keys: Sequence[int] | None = None,
+                 threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Toy models with ``W >= 0``, one per entry of ``seeds`` (its batch stream), trained together.
 
-    Projected Adam: the loss and gradients of :func:`sims.toy_model.toy_gradients` (importance-weighted
-    MSE of ``ReLU(WᵀW x + b)``), one Adam step (torch's arrangement, ``sims.toy_model`` eq. 8) on
-    ``(W, b)``, then the projection ``W <- max(W, 0)``; ``W_0 = |Xavier normal|`` from
-    ``sims.toy_model.init_params`` (instance keys ``keys``), ``b_0 = 0``; float64.
+    Projected Adam (``sims.toy_model.train_toy_model(..., nonneg=True)``): each Adam step on the
+    importance-weighted MSE of ``ReLU(WᵀW x + b)`` is followed by the projection ``W <- max(W, 0)``;
+    ``W_0 = |Xavier normal|`` from ``sims.toy_model.init_params`` (instance keys ``keys``), ``b_0 = 0``;
+    float64 on numpy. ``threads``: worker threads of the trainer (None: its default).
 
     Returns ``W (R, m, n)``, ``b (R, n)`` and the loss of the last batch ``(R,)``.
     """
-    from sims.toy_model import ToyModelConfig, init_params, toy_gradients
+    from sims.toy_model import ToyModelConfig, init_params, train_toy_model
 
     S = check_number("sparsity", sparsity, UNIT_OPEN_RIGHT)
     R = len(seeds)
     if R < 1:
         raise ValueError("seeds == (), must hold at least one batch-stream seed")
-    cfg = ToyModelConfig(n, m, n_instances=R, steps=settings.steps, lr=settings.lr, seed=init_seed,
+    cfg = ToyModelConfig(n, m, n_instances=R, importance=tuple(settings.importance(n)), steps=settings.steps,
+                         lr=settings.lr, log_every=settings.steps, seed=init_seed,
                          instance_keys=None if keys is None else tuple(keys), dtype="float64")
-    W0, b0 = init_params(cfg)
-    W = np.abs(np.asarray(W0, dtype=np.float64))
-    b = np.asarray(b0, dtype=np.float64).copy()
-    imp = settings.importance(n)
-    b1, b2 = cfg.betas
-    mW, vW, mb, vb = (np.zeros_like(a) for a in (W, W, b, b))
-    loss = np.full(R, np.nan)
-    batches = _StackedBatches(n, [S], seeds, settings.batch, settings.steps, "float64")
-    for t, x in enumerate(batches, start=1):
-        loss, dW, db = toy_gradients(W, b, x, imp)
-        bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
-        for p, g, mo, ve in ((W, dW, mW, vW), (b, db, mb, vb)):
-            mo *= b1
-            mo += (1.0 - b1) * g
-            ve *= b2
-            ve += (1.0 - b2) * (g * g)
-            p -= (cfg.lr / bc1) * (mo / (np.sqrt(ve) / math.sqrt(bc2) + cfg.eps))
-        np.maximum(W, 0.0, out=W)                                   # projection onto W >= 0
-    if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
-        raise FloatingPointError(f"non-negative toy model diverged; lower lr == {settings.lr}")
-    return W, b, np.asarray(loss, dtype=np.float64)
+    W0, b0 = init_params(cfg, "numpy")
+    try:
+        res = train_toy_model(cfg, _StackedBatches(n, [S], seeds, settings.batch, settings.steps, "float64"),
+                              xp="numpy", init=(np.abs(W0), b0), threads=threads, nonneg=True)
+    except FloatingPointError:
+        raise FloatingPointError(f"non-negative toy model diverged; lower lr == {settings.lr}") from None
+    return np.asarray(res.W, dtype=np.float64), np.asarray(res.b, dtype=np.float64), res.final_loss
 
 
 def build_codes(
@@ -305,7 +292,7 @@ def build_codes(
             trained[nm] = (W[:, j], b[:, j], loss[:, j])
     if "nonneg" in names:
         keys = tuple(B.stable_key(("nonneg", r)) for r in range(reps))
-        trained["nonneg"] = train_nonneg(n, m, S, streams, settings, init_seed=seed, keys=keys)
+        trained["nonneg"] = train_nonneg(n, m, S, streams, settings, init_seed=seed, keys=keys, threads=threads)
 
     from sims.codes import make_code
 

@@ -341,8 +341,9 @@ class _GenericSolver:
 
     name = "generic"
 
-    def __init__(self, xp, theta, cfg, scale, imp):
-        self.xp, self.theta, self.cfg, self.scale, self.imp = xp, theta, cfg, scale, imp
+    def __init__(self, xp, theta, cfg, imp, nonneg=False):
+        self.xp, self.theta, self.cfg, self.imp, self.nonneg = xp, theta, cfg, imp, nonneg
+        self.scale = None                                               # (I, 1, n) s = 2 I / B, set per B
         self.mom = xp.zeros_like(theta)
         self.vel = xp.zeros_like(theta)
 
@@ -357,6 +358,10 @@ class _GenericSolver:
             loss, grad = _grad_generic(self.xp, self.theta, x, self.scale, self.imp, c.n_hidden, record)
             self.theta, self.mom, self.vel = _adam_generic(
                 self.theta, self.mom, self.vel, grad, t, c.lr, c.betas[0], c.betas[1], c.eps, self.xp)
+            if self.nonneg:                                             # projection onto W >= 0
+                W = self.theta[:, :c.n_hidden, :]
+                self.theta = self.xp.concat([self.xp.maximum(W, self.xp.zeros_like(W)),
+                                             self.theta[:, c.n_hidden:, :]], axis=1)
         return loss
 
 
@@ -372,10 +377,10 @@ class _NumpySolver:
 
     name = "numpy"
 
-    def __init__(self, xp, theta, cfg, scale, imp, threads=1, chunk=None):
-        self.xp, self.cfg = xp, cfg
+    def __init__(self, xp, theta, cfg, imp, nonneg=False, threads=1, chunk=None):
+        self.xp, self.cfg, self.nonneg = xp, cfg, nonneg
         self.theta = np.array(theta, copy=True)                        # (I, m+1, n)
-        self.scale = None if scale is None else np.asarray(scale)   # (I, 1, n) s = 2 I / B, set per B
+        self.scale = None                                               # (I, 1, n) s = 2 I / B, set per B
         self.imp = np.asarray(imp)                                     # (I, n)
         I, m1, n = self.theta.shape
         dt = self.theta.dtype
@@ -453,6 +458,8 @@ class _NumpySolver:
         grad[:, :m, :] = dW
         grad[:, m, :] = Ga[:, n, :]
         self._adam(sl, t)
+        if self.nonneg:                                                 # projection onto W >= 0
+            np.maximum(W, 0.0, out=W)
 
     def _adam(self, sl, t):
         """(8) in place on instances ``sl``, in the same operation order as :func:`_adam_generic`."""
@@ -505,6 +512,7 @@ def train_toy_model(
     init: tuple[Any, Any] | None = None,
     threads: int | None = None,
     chunk: int | None = None,
+    nonneg: bool = False,
 ) -> ToyModelResult:
     """Train ``config.n_instances`` toy models with Adam on the batches of an iterable.
 
@@ -523,6 +531,8 @@ def train_toy_model(
         limited to one thread meanwhile, through threadpoolctl). None = min(usable cores, I) when
         threadpoolctl is installed, else 1. Results do not depend on it.
     chunk : int >= 1 or None — "numpy" solver only: instances per chunk (default min(4, I / threads)).
+    nonneg : projected Adam: ``W <- max(W, 0)`` after every Adam step (``b`` stays free); start from a
+        non-negative ``init`` for a constrained model throughout.
 
     Returns
     -------
@@ -560,11 +570,11 @@ def train_toy_model(
     if chunk is not None:
         chunk = check_number("chunk", chunk, Interval(1, None), integer=True)
     if solver == "numpy":
-        state = _NumpySolver(xp, theta, config, None, imp, threads=_resolve_threads(threads, I), chunk=chunk)
+        state = _NumpySolver(xp, theta, config, imp, nonneg, threads=_resolve_threads(threads, I), chunk=chunk)
     else:
         if threads is not None:
             check_number("threads", threads, Interval(1, None), integer=True)
-        state = _GenericSolver(xp, theta, config, None, imp)
+        state = _GenericSolver(xp, theta, config, imp, nonneg)
     try:
         with _blas_single_thread(state.pool is not None):
             return _loop(config, state, it, xp, dt, imp_host, solver, evaluator, eval_every)
