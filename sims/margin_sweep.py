@@ -171,8 +171,9 @@ def build_code(code: str, n: int, m: int, n_rep: int, seed: Any, *, frame_iter: 
     elif code == "frame":
         W[:, :n_rep] = B.to_numpy(make_code("frame", n_rep, m, seed, n_iter=frame_iter))
     else:
-        Wt = _trained(n_rep, m, float(sparsity), tuple(float(a) for a in amplitude), int(B.stable_key(
-            (tuple(B.seed_sequence(seed).spawn_key), int(B.seed_sequence(seed).entropy)))), *toy)
+        ss = B.seed_sequence(seed)  # the toy model takes an int seed: a stable digest of the sequence
+        toy_seed = B.stable_key((tuple(ss.spawn_key), int(ss.entropy)))
+        Wt = _trained(n_rep, m, float(sparsity), tuple(float(a) for a in amplitude), toy_seed, *toy)
         W[:, : Wt.shape[1]] = Wt
     return W
 
@@ -205,14 +206,6 @@ def _quantiles(v: np.ndarray) -> dict[str, float]:
     if v.size == 0:
         return {f"margin_{q}": float("nan") for q in _QNAMES}
     return {f"margin_{name}": float(val) for name, val in zip(_QNAMES, np.quantile(v, QUANTILES))}
-
-
-def _signed(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """True-class score minus the best other score (``scores (..., N, C)``, ``y (N,)`` valid indices)."""
-    true = np.take_along_axis(scores, np.broadcast_to(y[:, None], scores.shape[:-1] + (1,)), axis=-1)[..., 0]
-    masked = scores.copy()
-    np.put_along_axis(masked, np.broadcast_to(y[:, None], scores.shape[:-1] + (1,)), -np.inf, axis=-1)
-    return true - masked.max(axis=-1)
 
 
 def _pooled_fisher(S0: np.ndarray, E: np.ndarray, y: np.ndarray, lams: np.ndarray) -> np.ndarray:
@@ -307,6 +300,7 @@ def _cell_code(cell: dict, seed: int, rep: int, n_rep: int) -> np.ndarray:
 
 def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
     from sims.generators import flip_labels
+    from sims.metrics import signed_margins
     from sims.probes import fit_linear
     from theory import margins as T
 
@@ -335,10 +329,9 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
     # ---- matched filter, clean: margins and the margin bounds (M3), (M4) ---------------------------
     S0 = x @ G[:, :n_rep]  # (N, r) clean scores
     E = z @ G[:, :n_rep]  # (N, r) noise direction: scores at lam are S0 + lam E
-    covered = (y < n_rep) & (x[np.arange(N), y] > 0)
+    marg, covered = T.matched_filter_margins(x, y, G, n_rep)  # NaN where not covered
     cov_frac = float(covered.mean())
     yc = np.where(covered, y, 0)
-    marg = np.where(covered, _signed(S0, yc), np.nan)
     st = T.sample_structure(x, y, n_rep)
     b_s = T.margin_bound_sample(x, y, mu, n_rep)
     b_w = np.full(N, np.nan)
@@ -354,10 +347,10 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
             rows.append({**base, **_bound_row(name, qn, qb[f"margin_{qn}"], qm[f"margin_{qn}"],
                                               holds=hold, informative=inf_, covered=cov_frac)})
     rows.append({**base, **_bound_row("welch", "mu", welch, mu, holds=float(mu >= welch - 1e-12))})
-    gain = float(np.mean(np.einsum("ij,ij->j", G[:, :n_rep], G[:, :n_rep])))  # mean_j (G^2)_jj
+    th_var = T.readout_noise_variance(W)[:n_rep]  # (M5) at lam = 1: (G^2)_jj
+    gain = float(np.mean(th_var))
     rows.append({**base, **_bound_row("frame_gain", "mean_j", n_rep / m, gain, holds=float(gain >= n_rep / m - 1e-9))})
     # (M5) readout noise variance: empirical Var[E_j] vs (G^2)_jj (lam cancels; z is shared by all lam)
-    th_var = np.einsum("ij,ij->j", G[:, :n_rep], G[:, :n_rep])
     emp_var = E.var(axis=0, ddof=1)
     ratio = float(np.mean(emp_var / th_var))
     # 4 SE of one variance ratio (the mean over j has a smaller SE: a conservative tolerance)
@@ -369,7 +362,7 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
     pred = Sl.argmax(axis=-1)
     acc = (pred == y[None]).mean(axis=1)
     err_cov = (pred[:, covered] != y[None, covered]).mean(axis=1) if covered.any() else np.full(len(lams), np.nan)
-    marg_l = np.where(covered[None], _signed(Sl, yc), np.nan)
+    marg_l = np.where(covered[None], signed_margins(Sl, yc), np.nan)
     fisher = _pooled_fisher(S0, E, y, lams)
     if theory_ok:
         fisher_th = T.fisher_separation_code(G, n_rep, S, lams, amplitude_max=hi)
@@ -422,7 +415,7 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
         coef, icpt = B.to_numpy(probe.coef), B.to_numpy(probe.intercept)  # (L, m, n), (L, n)
         sc = H[None] @ coef + icpt[:, None, :]  # (L, N, n)
         acc_eta = (sc.argmax(axis=-1) == y[None]).mean(axis=1)
-        marg_eta = np.where(covered[None], _signed(sc, yc), np.nan)
+        marg_eta = np.where(covered[None], signed_margins(sc, yc), np.nan)
         for i, ev in enumerate(eta_all):
             if ev in etas:
                 rows.append({**base, "record": "readout", "readout": "probe", "noise": "label", "level": float(ev),
@@ -430,7 +423,7 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
         c0 = coef[0]  # eta = 0
         sc_l = sc[0][None] + lams[:, None, None] * (Hz @ c0)[None]  # (L, N, n)
         acc_l = (sc_l.argmax(axis=-1) == y[None]).mean(axis=1)
-        marg_p = np.where(covered[None], _signed(sc_l, yc), np.nan)
+        marg_p = np.where(covered[None], signed_margins(sc_l, yc), np.nan)
         for i, lv in enumerate(lams):
             rows.append({**base, "record": "readout", "readout": "probe", "noise": "input", "level": float(lv),
                          "n_train": nt, "acc": float(acc_l[i]), "covered": cov_frac, **_quantiles(marg_p[i])})
