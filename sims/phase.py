@@ -28,6 +28,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from sims import io as sio
+from sims.comparators import METRIC_KEYS
 
 __all__ = [
     "KEYS",
@@ -44,8 +45,7 @@ __all__ = [
 #: columns identifying one measurement across replicates
 KEYS = ("sparsity", "m", "record", "comparator", "scenario", "kind", "at", "level", "n_train")
 _DIFF_KEYS = tuple(k for k in KEYS if k != "comparator")
-METRICS = ("n_represented", "frac_represented", "superposition_ratio", "features_per_dimension",
-           "dimensionality", "coherence", "neuron_pr")
+METRICS = METRIC_KEYS
 _BOOT = 2000
 
 
@@ -144,10 +144,8 @@ def paired_differences(rows: Iterable[Mapping[str, Any]], mono: str = "dense", p
         for key, d in _paired(rows, mono, poly, record).items():
             mean, half, n = t_interval(list(d.values()))
             row = dict(zip(_DIFF_KEYS, key))
-            lo, hi = mean - half, mean + half
-            win = "mono" if lo > 0 else ("poly" if hi < 0 else "tie")
-            row.update(mono=mono, poly=poly, diff_mean=mean, diff_lo=lo, diff_hi=hi, n_reps=n,
-                       winner=win if n >= 2 else "")
+            row.update(mono=mono, poly=poly, diff_mean=mean, diff_lo=mean - half, diff_hi=mean + half, n_reps=n,
+                       winner=_winner(mean, half) if n >= 2 else "")
             out.append(row)
     out.sort(key=lambda d: tuple(str(d[k]) if isinstance(d[k], str) else d[k] for k in _DIFF_KEYS))
     return out
@@ -185,15 +183,16 @@ _SWEEPS = (  # (name, scenario, kind, at, swept key, log)
 )
 
 
+def _winner(mean: float, half: float) -> str:
+    """"mono" / "poly" when the interval ``mean ± half`` of ``acc(mono) - acc(poly)`` lies above /
+    below 0, else "tie" (also for a NaN half-width)."""
+    return "mono" if mean - half > 0 else "poly" if mean + half < 0 else "tie"
+
+
 def _winners(D: np.ndarray) -> list[str]:
-    """Per column of the per-replicate differences ``D (reps, levels)``: "mono" / "poly" when the 95%
-    t-interval excludes 0, else "tie"."""
-    out = []
-    for col in D.T:
-        mean, half, n = t_interval(list(col))
-        out.append("tie" if n < 2 or not math.isfinite(half) else
-                   "mono" if mean - half > 0 else "poly" if mean + half < 0 else "tie")
-    return out
+    """Per column of the per-replicate differences ``D (reps, levels)``: :func:`_winner` of its 95%
+    t-interval."""
+    return [_winner(*t_interval(list(col))[:2]) for col in D.T]
 
 
 def boundaries(rows: Iterable[Mapping[str, Any]], mono: str = "dense", poly: str = "superposed",
@@ -291,11 +290,6 @@ def _is_acc(d: Mapping) -> bool:
 
 
 # ------------------------------------------------------------------------------------------ outputs
-def _fmt_metrics(agg_row: Mapping) -> str:
-    return (f"{agg_row['n_represented']:.0f} feats, {agg_row['superposition_ratio']:.2f}/dim, "
-            f"D={agg_row['dimensionality']:.2f}, PR={agg_row['neuron_pr']:.1f}")
-
-
 def make_outputs(rows: list[dict], out_dir: Path, config: Any) -> tuple[list[Path], dict]:
     """Write summary.csv, differences.csv, boundaries.csv, verdict.json and the phase-diagram figure.
 
@@ -418,7 +412,7 @@ def phase_figure(diffs: Sequence[Mapping], bnd: Sequence[Mapping], out_dir: Path
             ax.set_visible(False)
             continue
         im = _heat(ax, X, Y, Z, sig, vmax, "n_train", "label noise eta (symmetric)", f"S = {S:g}, n/m = {n / mf:g}")
-        _overlay(ax, bnd, "eta", X, Y, dict(sparsity=S, m=mf), along="y", xkey="n_train", xlog=True)
+        _overlay(ax, bnd, "eta", X, Y, dict(sparsity=S, m=mf), xkey="n_train")
     panels = [
         ("sparsity", "level", dict(scenario="input_noise", kind="gaussian", at="test", m=mf, n_train=nmax),
          "lam", "sparsity S", "input noise lam (gaussian, test)", f"n/m = {n / mf:g}, n_train = {nmax}"),
@@ -434,12 +428,11 @@ def phase_figure(diffs: Sequence[Mapping], bnd: Sequence[Mapping], out_dir: Path
         if not X or not Y:
             ax.set_visible(False)
             continue
-        xfmt = "{:g}" if xk != "m" else "{:g}"
         if xk == "m":
             xl = "m (n/m = " + ", ".join(f"{n / x:.3g}" for x in X) + ")"
-        im = _heat(ax, X, Y, Z, sig, vmax, xl, yl, title, xfmt=xfmt)
+        im = _heat(ax, X, Y, Z, sig, vmax, xl, yl, title)
         sel = {k: v for k, v in fixed.items() if k in ("sparsity", "m", "n_train", "level") and k != yk}
-        _overlay(ax, bnd, sweep, X, Y, sel, along="y", xkey=xk, xlog=xk == "n_train")
+        _overlay(ax, bnd, sweep, X, Y, sel, xkey=xk)
     if im is not None:
         cb = fig.colorbar(im, ax=[a for a in axes if a.get_visible()], shrink=0.6, pad=0.01)
         cb.set_label("acc(dense, mono) - acc(superposed, poly)", fontsize=7)
@@ -452,7 +445,7 @@ def phase_figure(diffs: Sequence[Mapping], bnd: Sequence[Mapping], out_dir: Path
 
 
 def _overlay(ax: Any, bnd: Sequence[Mapping], sweep: str, X: Sequence, Y: Sequence, fixed: Mapping,
-             along: str, xkey: str, xlog: bool) -> None:
+             xkey: str) -> None:
     """Boundary points of ``sweep`` (its value lies on the y axis) at every x of the heatmap."""
     ylog = sweep == "n_train"
     pts_e, pts_p = [], []
