@@ -279,27 +279,29 @@ def input_noise(W: Any, data: TaskData, scales: Any, *, kind: str = "gaussian", 
     x_tr, x_te = data.x_train[:N], data.x_test
     z_tr = _noise(data, x_tr, kind, "train") if at in ("train", "both") else None
     z_te = _noise(data, x_te, kind, "test") if at in ("test", "both") else None
+    linear = readout == "hidden"
     out = np.empty((W.shape[0], len(ns), len(lams)))
     for k in range(W.shape[0]):
         bk = None if b is None else b[k]
-        linear = readout == "hidden"
+
+        def enc(x: np.ndarray) -> np.ndarray:
+            return features(W[k], x, readout=readout, b=bk)
+
         if linear:  # h(x + lam z) = h(x) + lam h(z): no re-encoding per level
             H_tr, H_te = x_tr @ W[k].T, x_te @ W[k].T
             Z_tr = None if z_tr is None else z_tr @ W[k].T
             Z_te = None if z_te is None else z_te @ W[k].T
-        for j, nt in enumerate(ns):
-            if at == "test":
-                Htr = H_tr[:nt] if linear else features(W[k], x_tr[:nt], readout=readout, b=bk)
-                coef, icpt = _fit(Htr, data.y_train[:nt], C, probe, alpha, False)
-            for i, lv in enumerate(lams):
-                if at != "test":
-                    Htr = (H_tr[:nt] + lv * Z_tr[:nt]) if linear else features(
-                        W[k], x_tr[:nt] + lv * z_tr[:nt], readout=readout, b=bk)
-                    coef, icpt = _fit(Htr, data.y_train[:nt], C, probe, alpha, False)
-                if at == "train":
-                    Hte = H_te if linear else features(W[k], x_te, readout=readout, b=bk)
-                else:
-                    Hte = (H_te + lv * Z_te) if linear else features(W[k], x_te + lv * z_te, readout=readout, b=bk)
+        # the probe of every training size: trained once on clean inputs ("test"), per level otherwise
+        clean = [_fit(H_tr[:nt] if linear else enc(x_tr[:nt]), data.y_train[:nt], C, probe, alpha, False)
+                 for nt in ns] if at == "test" else None
+        Hte = (H_te if linear else enc(x_te)) if at == "train" else None
+        for i, lv in enumerate(lams):  # test codes of a level serve every training size
+            if at != "train":
+                Hte = (H_te + lv * Z_te) if linear else enc(x_te + lv * z_te)
+            for j, nt in enumerate(ns):
+                coef, icpt = clean[j] if at == "test" else _fit(
+                    (H_tr[:nt] + lv * Z_tr[:nt]) if linear else enc(x_tr[:nt] + lv * z_tr[:nt]),
+                    data.y_train[:nt], C, probe, alpha, False)
                 out[k, j, i] = _accuracy(Hte, coef, icpt, data.y_test)
     return out[0] if single else out
 
