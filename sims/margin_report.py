@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -67,6 +68,16 @@ def aggregate(rows: Iterable[dict], keys: tuple[str, ...], value: str,
     return out
 
 
+def _is_mf(r: dict) -> bool:
+    """A matched-filter readout row."""
+    return r.get("record") == "readout" and r.get("readout") == "matched_filter"
+
+
+def _is_m3_median(r: dict) -> bool:
+    """The check row of the per-sample margin bound (M3) at the median."""
+    return r.get("record") == "check" and r.get("check") == "margin_sample" and r.get("stat") == "q50"
+
+
 def _first_crossing(lams: np.ndarray, diff: np.ndarray) -> float:
     """First ``lam`` where ``diff = acc_mono - acc_code`` becomes > 0 (linear interpolation); 0 when mono
     already wins at the first level, NaN when it never does on the grid."""
@@ -82,8 +93,7 @@ def _first_crossing(lams: np.ndarray, diff: np.ndarray) -> float:
 def crossovers(rows: list[dict], config: Any) -> list[dict]:
     """Per (sparsity, code, ratio) of a superposed code: the empirical crossing level (mean matched-filter
     accuracy curves of the code and of mono at the same sparsity) and the mean-field ``lam*`` (M11)."""
-    acc = aggregate(rows, ("sparsity", "code", "ratio", "level"), "acc",
-                    lambda r: r.get("record") == "readout" and r.get("readout") == "matched_filter")
+    acc = aggregate(rows, ("sparsity", "code", "ratio", "level"), "acc", _is_mf)
     theory = {(r["sparsity"], r["code"], r["ratio"]): r for r in rows if r.get("record") == "theory"}
     mu = aggregate(rows, ("sparsity", "code", "ratio"), "mu", lambda r: r.get("record") == "readout")
     lams = np.asarray(sorted(config.input_noise), dtype=float)
@@ -140,10 +150,8 @@ _CAPTION_PT = 5.5  # caption font size (points)
 
 def _setup(config: Any, nrows: int, title: str, caption: str, *, height: float = 2.4) -> tuple[Any, np.ndarray]:
     """A figure of ``nrows`` x (one column per sparsity) panels with a fixed layout (no constrained or
-    tight layout passes: they cost more than the drawing itself), the title on top and the caption,
-    wrapped to the figure width, underneath."""
-    import textwrap
-
+    tight layout passes: they cost more than the drawing itself; save with ``tight=False``), the title
+    (after the config's name) on top and the caption, wrapped to the figure width, underneath."""
     ncols = len(config.sparsity)
     width = 3.2 * ncols + 0.7
     lines = textwrap.wrap(f"{caption} Run: {config.caption()}", int(width * 72 / (0.52 * _CAPTION_PT)))
@@ -153,22 +161,17 @@ def _setup(config: Any, nrows: int, title: str, caption: str, *, height: float =
     axes = np.asarray(fig.subplots(nrows, ncols, squeeze=False))
     fig.subplots_adjust(left=0.55 / width, right=1 - 0.15 / width, top=1 - 0.6 / fig_h,
                         bottom=(cap_h + 0.4) / fig_h, wspace=0.32, hspace=0.42)
-    fig.suptitle(title, fontsize=8.5, y=1 - 0.12 / fig_h, va="top")
+    fig.suptitle(f"{config.display_name()}: {title}", fontsize=8.5, y=1 - 0.12 / fig_h, va="top")
     fig.text(0.5, 0.12 / fig_h, "\n".join(lines), ha="center", va="bottom", fontsize=_CAPTION_PT)
     return fig, axes
 
 
-def _save(fig: Any, out: Path, config: Any, what: str) -> list[Path]:
-    """PNG + PDF of a figure laid out by :func:`_setup` (fixed layout: no tight-bbox pass)."""
-    return sio.save_figure(fig, out / config.figure_stem(what), tight=False)
-
-
 def _margin_figure(rows: list[dict], config: Any, out: Path) -> tuple[list[Path], Any]:
-    marg = aggregate(rows, ("sparsity", "code", "ratio"), "margin_q50",
-                     lambda r: r.get("record") == "readout" and r.get("readout") == "matched_filter"
-                     and r.get("level") == min(config.input_noise))
-    bnd = aggregate(rows, ("sparsity", "code", "ratio"), "value",
-                    lambda r: r.get("record") == "check" and r.get("check") == "margin_sample" and r.get("stat") == "q50")
+    from theory.margins import welch_bound
+
+    lam0 = min(config.input_noise)
+    marg = aggregate(rows, ("sparsity", "code", "ratio"), "margin_q50", lambda r: _is_mf(r) and r.get("level") == lam0)
+    bnd = aggregate(rows, ("sparsity", "code", "ratio"), "value", _is_m3_median)
     mu = aggregate(rows, ("sparsity", "code", "ratio"), "empirical",
                    lambda r: r.get("record") == "check" and r.get("check") == "welch")
     caption = ("Top: median matched-filter margin of covered samples (solid, mean +- 95% CI over "
@@ -176,9 +179,11 @@ def _margin_figure(rows: list[dict], config: Any, out: Path) -> tuple[list[Path]
                "(M3) (dotted, triangles); "
                "x on the zero line: the bound is <= 0 (vacuous) there. Bottom: coherence of the code and "
                "the Welch bound (M1).")
-    fig, axes = _setup(config, 2, f"{config.display_name()}: matched-filter margin and coherence vs superposition "
+    fig, axes = _setup(config, 2, "matched-filter margin and coherence vs superposition "
                                   f"(n = {config.n_features} features, m = {config.m} dimensions)", caption)
     q = np.asarray(sorted(config.ratio))
+    qq = np.linspace(q.min(), q.max(), 50)
+    welch = welch_bound(qq * config.m, config.m)
     for col, S in enumerate(config.sparsity):
         ax, axm = axes[0, col], axes[1, col]
         for code in config.code:
@@ -206,10 +211,7 @@ def _margin_figure(rows: list[dict], config: Any, out: Path) -> tuple[list[Path]
         ax.set_title(f"sparsity S = {S:g}", fontsize=8)
         ax.set_xlabel("superposition ratio n_rep / m", fontsize=7)
         ax.set_ylabel("margin (median over covered samples)", fontsize=7)
-        qq = np.linspace(q.min(), q.max(), 50)
-        from theory.margins import welch_bound
-
-        axm.plot(qq, welch_bound(qq * config.m, config.m), "k--", lw=1.0, label="Welch bound (M1)")
+        axm.plot(qq, welch, "k--", lw=1.0, label="Welch bound (M1)")
         axm.set_xlabel("superposition ratio n_rep / m", fontsize=7)
         axm.set_ylabel("coherence mu", fontsize=7)
         for a in (ax, axm):
@@ -217,15 +219,13 @@ def _margin_figure(rows: list[dict], config: Any, out: Path) -> tuple[list[Path]
         if col == 0:
             ax.legend(fontsize=5.5, loc="best")
             axm.legend(fontsize=5.5, loc="best")
-    return _save(fig, out, config, "margins"), fig
+    return sio.save_figure(fig, out / config.figure_stem("margins"), tight=False), fig
 
 
 def _accuracy_figure(rows: list[dict], config: Any, out: Path) -> tuple[list[Path], Any]:
     nt = max(config.n_train)
-    mf = aggregate(rows, ("sparsity", "code", "ratio", "level"), "acc",
-                   lambda r: r.get("record") == "readout" and r.get("readout") == "matched_filter")
-    th = aggregate(rows, ("sparsity", "code", "ratio", "level"), "acc_theory",
-                   lambda r: r.get("record") == "readout" and r.get("readout") == "matched_filter")
+    mf = aggregate(rows, ("sparsity", "code", "ratio", "level"), "acc", _is_mf)
+    th = aggregate(rows, ("sparsity", "code", "ratio", "level"), "acc_theory", _is_mf)
     pr = aggregate(rows, ("sparsity", "code", "ratio", "level"), "acc",
                    lambda r: r.get("record") == "readout" and r.get("readout") == "probe" and r.get("noise") == "label"
                    and r.get("n_train") == nt)
@@ -233,7 +233,7 @@ def _accuracy_figure(rows: list[dict], config: Any, out: Path) -> tuple[list[Pat
                "theory, exact (M7) for orthonormal codes, mean-field approximation (M10) for superposed "
                "ones. Bottom: least-squares probes on h trained on labels flipped at rate eta, "
                "tested on clean labels.")
-    fig, axes = _setup(config, 2, f"{config.display_name()}: accuracy vs noise per code (largest valid ratio of "
+    fig, axes = _setup(config, 2, "accuracy vs noise per code (largest valid ratio of "
                                   f"each code; n = {config.n_features}, m = {config.m})", caption)
     lams = np.asarray(sorted(config.input_noise))
     etas = np.asarray(sorted(config.label_noise))
@@ -263,7 +263,7 @@ def _accuracy_figure(rows: list[dict], config: Any, out: Path) -> tuple[list[Pat
             a.tick_params(labelsize=6)
         if col == 0:
             axes[0, col].legend(fontsize=5.5)
-    return _save(fig, out, config, "accuracy"), fig
+    return sio.save_figure(fig, out / config.figure_stem("accuracy"), tight=False), fig
 
 
 def _crossover_figure(cross: list[dict], config: Any, out: Path) -> tuple[list[Path], Any]:
@@ -271,7 +271,7 @@ def _crossover_figure(cross: list[dict], config: Any, out: Path) -> tuple[list[P
     caption = ("Below the curve the superposed code is more accurate (matched filter), above it mono is. "
                f"Triangles at lam = {lam_max:g}: no crossing on the grid. Simulation: first sign change of "
                "the mean accuracy difference, linear interpolation between grid levels.")
-    fig, axes = _setup(config, 1, f"{config.display_name()}: input noise where mono overtakes the superposed code "
+    fig, axes = _setup(config, 1, "input noise where mono overtakes the superposed code "
                                   f"(mono keeps m = {config.m} of n = {config.n_features} features)", caption,
                        height=2.6)
     for col, S in enumerate(config.sparsity):
@@ -298,7 +298,7 @@ def _crossover_figure(cross: list[dict], config: Any, out: Path) -> tuple[list[P
         ax.tick_params(labelsize=6)
         if col == 0:
             ax.legend(fontsize=5.5)
-    return _save(fig, out, config, "crossover"), fig
+    return sio.save_figure(fig, out / config.figure_stem("crossover"), tight=False), fig
 
 
 # --------------------------------------------------------------------------------------------- report
@@ -308,7 +308,7 @@ def _text_page(config: Any, rows: list[dict], summary: list[dict], cross: list[d
     lines = [
         f"{config.display_name()} - run report ({config.slug()})",
         "",
-        *_wrap(config.caption(), 110),
+        *textwrap.wrap(config.caption(), 110),
         "",
         f"{n_cells} non-empty cells, {len(rows)} rows; {config.reps} replicates x {config.n_test} test samples; "
         f"n = {config.n_features}, m = {config.m}.",
@@ -325,10 +325,8 @@ def _text_page(config: Any, rows: list[dict], summary: list[dict], cross: list[d
         lines.append(f"{s['check']:<15}{s['kind']:<14}{s['stat']:<8}{s['rows']:>6}{_g(s['holds_min']):>7}"
                      f"{_g(s['tight_median']):>11}{_g(s['tight_max']):>11}{_g(s['tight_defined']):>9}"
                      f"{_g(s['informative']):>9}")
-    med = aggregate(rows, ("code", "ratio", "sparsity"), "tightness",
-                    lambda r: r.get("record") == "check" and r.get("check") == "margin_sample" and r.get("stat") == "q50")
-    inf_ = aggregate(rows, ("code", "ratio", "sparsity"), "informative",
-                     lambda r: r.get("record") == "check" and r.get("check") == "margin_sample" and r.get("stat") == "q50")
+    med = aggregate(rows, ("code", "ratio", "sparsity"), "tightness", _is_m3_median)
+    inf_ = aggregate(rows, ("code", "ratio", "sparsity"), "informative", _is_m3_median)
     lines += ["", "Margin bound (M3) per code: tightness of the median (empirical median margin / median bound;",
               "'vac.' = the median bound is <= 0) and, in brackets, the share of covered samples with a positive bound.",
               f"{'code':>10}{'ratio':>7}" + "".join(f"{'S = ' + format(S, 'g'):>18}" for S in config.sparsity)]
@@ -354,12 +352,6 @@ def _text_page(config: Any, rows: list[dict], summary: list[dict], cross: list[d
 
 def _g(v: float) -> str:
     return "nan" if not math.isfinite(v) else f"{v:.3g}"
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    import textwrap
-
-    return textwrap.wrap(text, width)
 
 
 def make_figures_and_report(rows: list[dict], out_dir: Any, config: Any) -> list[Path]:
