@@ -177,13 +177,6 @@ class PopulationModel:
         return float(np.mean(np.argmax(s, axis=1) == self.y_ref))
 
 
-def _features(W: np.ndarray, b: np.ndarray | None, x: np.ndarray, readout: str) -> np.ndarray:
-    if readout == "hidden":
-        return x @ W.T
-    pre = (x @ W.T) @ W + (0.0 if b is None else b)
-    return np.maximum(pre, 0.0)
-
-
 def population_model(
     W: Any,
     sparsity: float,
@@ -213,6 +206,7 @@ def population_model(
     """
     from sims import backend as B
     from sims.generators import FeatureSpec, add_input_noise, make_labels, sample_features
+    from sims.scenarios import features
 
     W = np.asarray(B.to_numpy(W), dtype=np.float64)
     check_array("W", W, ndim=2)
@@ -238,7 +232,7 @@ def population_model(
     if lam_tr > 0:
         z = np.asarray(B.to_numpy(add_input_noise(np.zeros_like(x), 1.0, B.seed_sequence(ss, "noise"), kind=noise_kind)))
         xin = x + lam_tr * z
-    Ht = np.hstack([_features(W, b, xin, readout), np.ones((n_pop, 1))])  # (N, d+1)
+    Ht = np.hstack([features(W, xin, readout=readout, b=b), np.ones((n_pop, 1))])  # (N, d+1)
     C = n
     Sig = Ht.T @ Ht / n_pop
     Sinv = np.linalg.pinv(Sig, hermitian=True)
@@ -259,7 +253,7 @@ def population_model(
 
     xt = np.asarray(B.to_numpy(sample_features(spec, n_test, B.seed_sequence(ss, "test"))))
     yt = np.asarray(B.to_numpy(make_labels(xt, "argmax", B.seed_sequence(ss, "test"))))
-    Htt = np.hstack([_features(W, b, xt, readout), np.ones((n_test, 1))])
+    Htt = np.hstack([features(W, xt, readout=readout, b=b), np.ones((n_test, 1))])
     qm = np.sum(U * Ht[:n_mom], axis=1)  # leverages q_i = h̃_iᵀ Σ̃⁻¹ h̃_i
     qe = em * qm[:, None]  # for the O(1/n) bias of the LS probe, (R2')
     P1 = np.empty((n_test, C))
@@ -275,8 +269,8 @@ def population_model(
     q = np.einsum("ta,ab,tb->t", Htt, Sinv, Htt)
     xr = np.asarray(B.to_numpy(sample_features(spec, n_ref, B.seed_sequence(ss, "reference"))))
     yr = np.asarray(B.to_numpy(make_labels(xr, "argmax", B.seed_sequence(ss, "reference"))))
-    s0r = (np.hstack([_features(W, b, xr, readout), np.ones((n_ref, 1))]) @ B0).astype(np.float32)
-    M = Ma = Qb = None
+    s0r = (np.hstack([features(W, xr, readout=readout, b=b), np.ones((n_ref, 1))]) @ B0).astype(np.float32)
+    M = Ma = Qb = A = None
     if readout == "hidden":
         Bh = B0[:m]  # (m, C)
         A = W @ W.T if noise_on == "x" else np.eye(m)  # gain of the input noise in h
@@ -291,7 +285,7 @@ def population_model(
         s0=Htt @ B0, y=yt, q=q, v=P2[:, :C], w=P2[:, C:2 * C], wp=P2[:, 2 * C:], v3=P3[:, :C],
         w3=P3[:, C:2 * C], x3=P3[:, 2 * C:3 * C], xy3=P3[:, 3 * C:], R=R, M=M, Ma=Ma, Qb=Qb, bias=P1,
         s0_ref=s0r, y_ref=yr,
-        draws_data={"U": U, "e": em, "y": y[:n_mom], "Htt": Htt, "A": None if M is None else A, "m": m,
+        draws_data={"U": U, "e": em, "y": y[:n_mom], "Htt": Htt, "A": A, "m": m,
                     "Bh": B0[:m]},
         meta={"sparsity": S, "readout": readout, "n_pop": n_pop, "n_moments": n_mom, "n_test": n_test, "seed": seed,
               "train_noise": lam_tr, "noise_kind": noise_kind, "noise_on": noise_on, "m": m, "n": n,
@@ -359,6 +353,14 @@ def _correlated(cov: np.ndarray, Z: np.ndarray) -> np.ndarray:
     corr = cov / d0[:, :, None] / d0[:, None, :] + 1e-9 * np.eye(C)
     L = np.linalg.cholesky(corr)  # (t, C, C)
     return np.matmul(L[None], Z[..., None])[..., 0]
+
+
+def _shaped(out: np.ndarray, se: np.ndarray, shape: tuple, return_se: bool) -> Any:
+    """The flat results in the broadcast ``shape`` (floats for a scalar shape), with the SEs if asked."""
+    res, res_se = out.reshape(shape), se.reshape(shape)
+    if res.ndim == 0:
+        res, res_se = float(res), float(res_se)
+    return (res, res_se) if return_se else res
 
 
 def predicted_accuracy(
@@ -435,10 +437,7 @@ def predicted_accuracy(
             hit_t = np.mean(np.argmax(scores, axis=-1) == model.y[None], axis=0)  # (t,) mean over draws
             out[i] = ref + float(hit_t.mean()) - hit_pop
             se[i] = math.sqrt(se_ref2 + float(np.var(hit_t - hit_pop_t, ddof=1)) / t)
-    res, res_se = out.reshape(shape), se.reshape(shape)
-    if res.ndim == 0:
-        res, res_se = float(res), float(res_se)
-    return (res, res_se) if return_se else res
+    return _shaped(out, se, shape, return_se)
 
 
 def predicted_accuracy_draws(
@@ -489,16 +488,20 @@ def predicted_accuracy_draws(
     ref = model.population_accuracy(T)
     hit_pop = float(np.mean(np.argmax(sig, axis=1) == model.y))
     hits = np.zeros((nb.shape[0], draws))
+    noisy = bool(np.any(lb > 0))
+    if noisy:  # test noise of covariance A in h: scores get ε̃ᵀ B̂_h, ε̃ ~ N(0, A)
+        A = D["A"]
+        LA = np.linalg.cholesky(A + 1e-12 * np.trace(A) / m * np.eye(m)).T
+        B_star = D["Bh"] @ T  # B*_h = B₀_h T
     for k in range(draws):
         yt = np.minimum((g.random(N)[:, None] >= cum[y]).sum(axis=1), C - 1)  # ỹ_i ~ T[y_i]
         r = -T[y] + d
         r[np.arange(N), yt] += 1.0
         G = (U * g.standard_normal(N)[:, None]).T @ r / math.sqrt(N)  # (d1, C): √n Δ
         dS = Htt @ G  # (t, C): √n δs
-        if np.any(lb > 0):  # test noise of covariance A in h: scores get ε̃ᵀ B̂_h, ε̃ ~ N(0, A)
-            A = D["A"]
-            Lz = g.standard_normal((t, m)) @ np.linalg.cholesky(A + 1e-12 * np.trace(A) / m * np.eye(m)).T
-            noise_star = Lz @ (D["Bh"] @ T)  # (t, C): B*_h = B₀_h T
+        if noisy:
+            Lz = g.standard_normal((t, m)) @ LA
+            noise_star = Lz @ B_star  # (t, C)
             noise_delta = Lz @ G[:m]
         for i, (n_i, l_i) in enumerate(zip(nb, lb)):
             sc = sig + dS / math.sqrt(n_i) - bias / n_i
@@ -507,10 +510,7 @@ def predicted_accuracy_draws(
             hits[i, k] = np.mean(np.argmax(sc, axis=1) == model.y)
     out = ref + hits.mean(axis=1) - hit_pop
     se = np.sqrt(ref * (1 - ref) / model.y_ref.shape[0] + hits.var(axis=1, ddof=1) / draws)
-    res, res_se = out.reshape(shape), se.reshape(shape)
-    if res.ndim == 0:
-        res, res_se = float(res), float(res_se)
-    return (res, res_se) if return_se else res
+    return _shaped(out, se, shape, return_se)
 
 
 # --------------------------------------------------------------------------------------------- boundaries
@@ -728,10 +728,9 @@ def verify_eta_invariance(rng: np.random.Generator, eta: float = 0.6, *, n: int 
 # evidence with a smaller simulation of its own.
 def _fig5_sim(rng: np.random.Generator, sparsity: float = 0.9, reps: int = 5, n_train: int = 3000) -> dict:
     """Paired differences dense - superposed (trained, n = 40, m = 20) with 95% t-intervals."""
-    from scipy import stats
-
     from sims import scenarios as sc
     from sims.generators import FeatureSpec
+    from sims.phase import t_interval
 
     codes = _trained_pair(rng, sparsity, reps)
     etas, lams = np.array([0.0, 0.4, 0.8, 0.9]), np.array([0.0, 0.2, 0.4, 0.6])
@@ -743,11 +742,9 @@ def _fig5_sim(rng: np.random.Generator, sparsity: float = 0.9, reps: int = 5, n_
         b = sc.input_noise(W, data, lams)[:, 0, :]
         dl.append(a[0] - a[1])
         di.append(b[0] - b[1])
-    t = stats.t.ppf(0.975, reps - 1)
 
-    def ci(D):
-        D = np.asarray(D)
-        mu, half = D.mean(axis=0), t * D.std(axis=0, ddof=1) / math.sqrt(reps)
+    def ci(D):  # per level, over the replicates
+        mu, half = np.array([t_interval(col)[:2] for col in np.asarray(D).T]).T
         return mu, mu - half, mu + half
 
     return {"etas": etas, "lams": lams, "label": ci(dl), "input": ci(di), "S": sparsity, "n_train": n_train}
