@@ -126,14 +126,10 @@ def separation(code, sparsity, *, task="argmax", label_noise=0.0, input_noise=0.
     """
     code, task, _ = _code(code), _task(task), _noise(noise)
     fn = getattr(_gen, f"J_{task}_{code}")
-    poly = code == "poly"
 
-    def J(S, eta, lam, w):  # (E7) compact generated form; nv = lam^2 (1 + w^2 for poly) (E6)
-        nv = lam * lam
-        if poly:
-            nv = nv * (1.0 + w * w)
+    def J(S, eta, lam, w):  # (E7) compact generated form
         with np.errstate(divide="ignore", invalid="ignore"):
-            return fn(S, w, eta, nv)
+            return fn(S, w, eta, _noise_var(code, lam, w))
 
     return _chunked(J, (sparsity, label_noise, input_noise, weight))
 
@@ -141,13 +137,6 @@ def separation(code, sparsity, *, task="argmax", label_noise=0.0, input_noise=0.
 #: (name, interval) of the four model parameters, in the order of _params
 _PARAMS = (("sparsity", SPARSITY), ("label_noise", LABEL_NOISE), ("input_noise", INPUT_NOISE), ("weight", WEIGHT))
 _BLOCK = 4096  # elements per chunk: every temporary of the generated code stays in cache
-
-
-def _chunk_ok(x: np.ndarray, iv: Interval) -> bool:
-    lo, hi = x.min(), x.max()  # NaN makes every comparison False
-    ok_lo = lo >= iv.lo if iv.closed[0] == "[" else lo > iv.lo
-    ok_hi = hi <= iv.hi if iv.closed[1] == "]" else hi < iv.hi
-    return bool(ok_lo and ok_hi)
 
 
 def _chunked(fn: Callable, values: tuple) -> Any:
@@ -174,7 +163,7 @@ def _chunked(fn: Callable, values: tuple) -> Any:
     with it:
         for S, eta, lam, w, out in it:
             for x, (_, iv) in zip((S, eta, lam, w), _PARAMS):
-                if not _chunk_ok(x, iv):
+                if not (iv.contains(x.min()) and iv.contains(x.max())):  # NaN is never inside
                     _params(*values)
                     raise AssertionError("chunk validation disagrees with check_values")  # pragma: no cover
             out[...] = fn(S, eta, lam, w)
@@ -612,18 +601,21 @@ def probe_threshold(code, sparsity, *, task="argmax", label_noise=0.0, input_noi
     return {"threshold": _out(tau.reshape(shape), shape), "orientation": _out(o.reshape(shape), shape)}
 
 
-def _rule_error(law: _Law, tau: np.ndarray, orient: np.ndarray, p1: np.ndarray | None = None) -> np.ndarray:
-    """Error against y of 'class 1 iff v' > tau' (orient > 0) or 'iff v' < tau' (orient < 0). With
-    orient == 0 the fit is the constant p1 = P(y~ = 1): class 1 everywhere if p1 > 1/2, class 2 if
-    p1 < 1/2, a fair coin if p1 == 1/2."""
-    t = np.where(np.isfinite(tau), tau, 0.0)[:, None]
-    up = law.err_up(t)[:, 0]
-    down = 1.0 - law.err_up(t, left=True)[:, 0]
-    if p1 is None:
-        const = np.full_like(up, 0.5)
-    else:
-        const = np.where(p1 > 0.5, law.pi2[:, 0], np.where(p1 < 0.5, law.pi1[:, 0], 0.5))
+def _rules_error(law: _Law, tau: np.ndarray, orient: np.ndarray, p1: np.ndarray | None = None) -> np.ndarray:
+    """Error against y of 'class 1 iff v' > tau' (orient > 0) or 'iff v' < tau' (orient < 0); ``tau``,
+    ``orient`` and ``p1`` are (N, K): K rules on each of the law's N rows. With orient == 0 the fit is the
+    constant p1 = P(y~ = 1): class 1 everywhere if p1 > 1/2, class 2 if p1 < 1/2, a fair coin if p1 is
+    None or 1/2."""
+    t = np.where(np.isfinite(tau), tau, 0.0)
+    up = law.err_up(t)
+    down = 1.0 - law.err_up(t, left=True)
+    const = 0.5 if p1 is None else np.where(p1 > 0.5, law.pi2, np.where(p1 < 0.5, law.pi1, 0.5))
     return np.clip(np.where(orient > 0, up, np.where(orient < 0, down, const)), 0.0, 1.0)
+
+
+def _rule_error(law: _Law, tau: np.ndarray, orient: np.ndarray, p1: np.ndarray | None = None) -> np.ndarray:
+    """:func:`_rules_error` of one rule per row (``tau``, ``orient``, ``p1`` of shape (N,))."""
+    return _rules_error(law, tau[:, None], orient[:, None], None if p1 is None else p1[:, None])[:, 0]
 
 
 def rule_error(code, sparsity, threshold, orientation, *, task="argmax", input_noise=0.0, weight=1.0,
@@ -639,16 +631,8 @@ def rule_error(code, sparsity, threshold, orientation, *, task="argmax", input_n
     w = check_number("weight", weight, WEIGHT)
     tau, o = np.broadcast_arrays(np.asarray(threshold, dtype=np.float64), np.asarray(orientation))
     law = _law(task, code, np.array([S]), np.array([w]), np.array([lam]), noise)
-    t = np.where(np.isfinite(tau), tau, 0.0).reshape(1, -1)
-    up = law.err_up(t)[0]
-    down = 1.0 - law.err_up(t, left=True)[0]
-    if p1 is None:
-        const = np.full(up.shape, 0.5)
-    else:
-        pp = np.broadcast_to(np.asarray(p1, dtype=np.float64), tau.shape).reshape(-1)
-        const = np.where(pp > 0.5, law.pi2[0, 0], np.where(pp < 0.5, law.pi1[0, 0], 0.5))
-    oo = o.reshape(-1)
-    out = np.clip(np.where(oo > 0, up, np.where(oo < 0, down, const)), 0.0, 1.0).reshape(tau.shape)
+    pp = None if p1 is None else np.broadcast_to(np.asarray(p1, dtype=np.float64), tau.shape).reshape(1, -1)
+    out = _rules_error(law, tau.reshape(1, -1), o.reshape(1, -1), pp).reshape(tau.shape)
     return out[()] if out.ndim == 0 else out
 
 
