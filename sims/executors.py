@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import importlib
 import logging
 import math
 import multiprocessing
@@ -102,11 +103,7 @@ class ExecutorHandle:
             self.executor.shutdown(wait=not cancel, cancel_futures=cancel)
         except TypeError:  # executors without cancel_futures (Dask's ClientExecutor)
             self.executor.shutdown(wait=not cancel)
-        for fn in reversed(closers):
-            try:
-                fn()
-            except Exception:  # noqa: BLE001 - closing must not mask the run's own error
-                pass
+        _run_closers(closers)
 
     def __enter__(self) -> "ExecutorHandle":
         return self
@@ -115,17 +112,24 @@ class ExecutorHandle:
         self.close(cancel=exc_type is not None)
 
 
+def _run_closers(closers: list[Callable[[], None]]) -> None:
+    """Call ``closers`` last first; closing must not mask the run's own error."""
+    for fn in reversed(closers):
+        try:
+            fn()
+        except Exception:  # noqa: BLE001
+            pass
+
+
 def check_int(name: str, value: Any, lo: int, hi: int) -> int:
-    """``check_number(..., integer=True)`` on ``[lo, hi]``, also for ints too large for int64."""
-    if isinstance(value, int) and not isinstance(value, bool) and not lo <= value <= hi:
-        raise ValueError(f"{name} == {value}, must be in [{lo}, {hi}]")
+    """``check_number(..., integer=True)`` on ``[lo, hi]`` (exact for ints of any size)."""
     return check_number(name, value, Interval(lo, hi, "[]"), integer=True)
 
 
 def dask_available() -> tuple[bool, str]:
     """``(True, "")`` when ``dask.distributed`` imports, else ``(False, reason)``."""
     try:
-        import distributed  # noqa: F401
+        importlib.import_module("distributed")
     except Exception as exc:  # ImportError, or a broken install
         return False, f"{type(exc).__name__}: {exc}"
     return True, ""
@@ -227,11 +231,7 @@ def _open_dask(scheduler: str, workers: int | None, timeout: float) -> ExecutorH
         try:
             client.wait_for_workers(1, timeout=timeout)
         except Exception:
-            for fn in reversed(closers):
-                try:
-                    fn()
-                except Exception:  # noqa: BLE001
-                    pass
+            _run_closers(closers)
             raise ValueError(
                 f"--scheduler == {scheduler!r}: the scheduler has no workers after {timeout:g} s"
             ) from None
