@@ -381,20 +381,17 @@ def _qualified(obj: Any) -> str:
     return f"{_module_name(obj.__module__)}.{obj.__qualname__}"
 
 
-_fn_name = _qualified
-
-
 def _importable(fn: Callable) -> Callable:
     """``fn`` itself, or - when defined in a ``python -m pkg.mod`` main module - the same function
     imported as ``pkg.mod.fn``, so that workers import it by its real name and cache keys do not
     depend on how the CLI was started."""
     if fn.__module__ != "__main__":
         return fn
-    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    if spec is None or not spec.name or spec.name == "__main__":
+    name = _module_name("__main__")
+    if name == "__main__":  # run as a script: no importable name
         return fn
     try:
-        mod = importlib.import_module(spec.name)
+        mod = importlib.import_module(name)
         real = getattr(mod, fn.__qualname__)
     except Exception:  # noqa: BLE001 - fall back to the function as given
         return fn
@@ -409,7 +406,7 @@ def cell_key(config: SweepConfig, cell_fn: Callable, cell: Mapping[str, Any], se
             "sims": sims.__version__,
             "class": _qualified(type(config)),
             "version": config.version,
-            "cell_fn": _fn_name(cell_fn),
+            "cell_fn": _qualified(cell_fn),
             "cell": dict(cell),
             "seed": seed,
         }
@@ -596,7 +593,7 @@ def run_sweep(
             pickle.dumps(cell_fn)
         except Exception as exc:  # noqa: BLE001 - lambdas, local functions
             raise TypeError(
-                f"cell_fn {_fn_name(cell_fn)} cannot be sent to worker processes ({exc}); "
+                f"cell_fn {_qualified(cell_fn)} cannot be sent to worker processes ({exc}); "
                 "define it at the top level of a module"
             ) from None
     cells_per_task = _check_cells_per_task(cells_per_task)
@@ -648,7 +645,7 @@ def run_sweep(
                 handle.close()
                 handle = None
 
-            rows, columns = _assemble(config, seeds, results)
+            rows, columns = _assemble(config, cells, seeds, results)
             csv_path = sio.write_csv(out / "results.csv", rows, columns)
             figures: list[Path] = []
             if figures_fn is not None:
@@ -663,7 +660,7 @@ def run_sweep(
                 "config": config.to_dict(),
                 "config_hash": config.config_hash(),
                 "seed": config.seed,
-                "cell_fn": _fn_name(cell_fn),
+                "cell_fn": _qualified(cell_fn),
                 "grid": {"axes": list(config.axes()), "order": "row-major, last axis fastest"},
                 "cells": {"total": len(cells), "computed": len(missing), "cached": n_cached},
                 "rows": len(rows),
@@ -780,7 +777,6 @@ def _compute(
     except KeyboardInterrupt:
         for fut in pending:
             fut.cancel()
-        bar.close()
         raise SweepInterrupted(out, n_done, len(cells)) from None
     finally:
         bar.close()
@@ -790,13 +786,15 @@ def _compute(
         raise CellError(f"a task failed: {type(error).__name__}: {error}") from error
 
 
-def _assemble(config: SweepConfig, seeds: list[int], results: list) -> tuple[list[dict], list[str]]:
+def _assemble(
+    config: SweepConfig, cells: list[dict], seeds: list[int], results: list
+) -> tuple[list[dict], list[str]]:
     """Rows in grid order; columns = axes, cell_seed, then result columns in first-seen order."""
     axes = list(config.axes())
     reserved = set(axes) | {SEED_COLUMN}
     rows: list[dict] = []
     extra: dict[str, None] = {}
-    for cell, seed, cell_rows in zip(config.cells(), seeds, results):
+    for cell, seed, cell_rows in zip(cells, seeds, results):
         head = {a: cell[a] for a in axes}
         head[SEED_COLUMN] = seed
         for r in cell_rows:
