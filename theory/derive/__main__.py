@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from theory.derive.cachefiles import CACHE, run, stale_files  # noqa: F401  (re-exported)
-
-FILES = ("expressions.json", "generated.py")
+from theory.derive.cachefiles import run
 
 
 def fresh() -> dict[str, str]:

@@ -61,19 +61,19 @@ class _Printer(NumPyPrinter):
 _PRINTER = _Printer({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": True})
 
 
-def _emit(name: str, args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr], doc: str, pre=()) -> str:
-    """Source of ``def name(*args)`` returning ``exprs`` (a tuple when more than one); ``pre`` are named
-    intermediate assignments (symbol, expression) printed first, in order."""
+def emit_source(name: str, args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr], doc: str, pre=(),
+                printer: NumPyPrinter = _PRINTER) -> str:
+    """Source of ``def name(*args)`` returning ``exprs`` (a tuple when more than one), common
+    subexpressions eliminated; ``pre`` are named intermediate assignments (symbol, expression) printed
+    first, in order. Also used by ``theory.derive.margins`` (with its own printer)."""
     syms = sp.numbered_symbols("_x")
     repl, reduced = sp.cse([sp.sympify(e) for e in exprs], symbols=syms, optimizations="basic")
     lines = [f"def {name}({', '.join(str(a) for a in args)}):", f'    """{doc}"""']
-    for s, e in pre:
-        lines.append(f"    {s} = {_PRINTER.doprint(e)}")
-    for s, e in repl:
-        lines.append(f"    {s} = {_PRINTER.doprint(e)}")
+    for s, e in (*pre, *repl):
+        lines.append(f"    {s} = {printer.doprint(e)}")
     outs = []
     for e in reduced:
-        txt = _PRINTER.doprint(e)
+        txt = printer.doprint(e)
         if not e.free_symbols and not isinstance(e, sp.Function):  # constant: keep float dtype
             txt = f"float({txt})"
         outs.append(txt)
@@ -116,7 +116,7 @@ def build(return_specs: bool = False):
                 e = e.subs(sym, sub)
             full.append(e)
         specs.append((name, tuple(args), tuple(full)))
-        return _emit(name, args, exprs_, doc, pre)
+        return emit_source(name, args, exprs_, doc, pre)
 
     def record(name: str, expr: sp.Expr, eq: str) -> None:
         exprs[name] = {"expr": str(expr), "eq": eq}
@@ -132,7 +132,6 @@ def build(return_specs: bool = False):
     Jb = M.separation_balanced()
     record("J.generic", Jg, "E7/E8'")
     record("J.balanced", Jb, "E8")
-    num, den = sp.fraction(Jb)
     src.append(emit_function("J_balanced", (M.D_, M.s1_, M.s2_, eta, nv), (Jb,),
                              "(E8) Fisher J for balanced classes (argmax task)."))
     src.append(emit_function("J_generic", (M.pi1_, M.D_, M.s1_, M.s2_, eta, nv), (Jg,),
@@ -147,7 +146,7 @@ def build(return_specs: bool = False):
                 record(f"clean.{tag}.{n_}", e_, "E2/E5")
             src.append(emit_function(f"clean_stats_{tag}", (S, w), stats,
                                      f"(E2)/(E5) clean (pi1, D, mu2, s2_1, s2_2) for task={task}, code={code}."))
-            cm = M.class_moments(task, code)  # checks (E5) against (E4)-(E6)
+            M.class_moments(task, code)  # checks (E5) against (E4)-(E6)
             J = M.separation(task, code)
             Jf, pre = M.separation_fast(task, code)
             record(f"J_fast.{tag}", Jf, "E7/E8")

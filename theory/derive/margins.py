@@ -78,8 +78,9 @@ import sys
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from theory.derive.cachefiles import CACHE, run, stale_files  # noqa: E402,F401  (stale_files re-exported)
-FILES = ("margins.json", "margins_generated.py")
+from theory.derive import model as _model
+from theory.derive.cachefiles import run, stale_files  # noqa: F401  (stale_files re-exported)
+from theory.derive.codegen import emit_source
 
 # symbols (all real; n, r, m, k counts)
 n, r, m, k = sp.symbols("n r m k", positive=True)
@@ -90,20 +91,13 @@ xy, xj, T, t_, u_, e_ = sp.symbols("xy xj T t u e", real=True)
 p = 1 - S
 
 
-class IdentityError(AssertionError):
-    """A derivation identity failed: the cache must not be written."""
-
-
+IdentityError = _model.IdentityError
 CHECKED: list[str] = []
 
 
 def check_identity(label: str, lhs, rhs) -> None:
-    """Stop unless ``simplify(lhs - rhs) == 0``; record the label."""
-    diff = sp.cancel(sp.together(sp.sympify(lhs) - sp.sympify(rhs)))
-    if diff != 0:
-        diff = sp.simplify(diff)
-    if diff != 0:
-        raise IdentityError(f"identity {label} failed: lhs - rhs = {diff}")
+    """Stop unless ``simplify(lhs - rhs) == 0`` (``theory.derive.model.check_identity``); record the label."""
+    _model.check_identity(label, sp.sympify(lhs), sp.sympify(rhs))
     CHECKED.append(label)
 
 
@@ -173,7 +167,7 @@ def readout_identities() -> None:
         # Var of a linear form in i.i.d. N(0, lam^2): lam^2 * sum of squared coefficients
         var = lam**2 * sum(sp.diff(noise, ei) ** 2 for ei in eps)
         check_identity(f"M5 Var s_{j} = lam^2 (G^2)_jj", var, lam**2 * (G * G)[j, j])
-        check_identity(f"M5 (G^2)_jj = ||W^T w_j||^2", (G * G)[j, j], (Wsym.T * Wsym[:, j]).dot(Wsym.T * Wsym[:, j]))
+        check_identity("M5 (G^2)_jj = ||W^T w_j||^2", (G * G)[j, j], (Wsym.T * Wsym[:, j]).dot(Wsym.T * Wsym[:, j]))
     diff = (G * eps)[0] - (G * eps)[1]
     var = lam**2 * sum(sp.diff(diff, ei) ** 2 for ei in eps)
     check_identity("M5 pair variance", var, lam**2 * ((G * G)[0, 0] + (G * G)[1, 1] - 2 * (G * G)[0, 1]))
@@ -318,13 +312,7 @@ def emit_function(name: str, args, exprs, doc: str, points) -> str:
     """Source of ``def name(*args)`` returning ``exprs`` (a tuple when several), with common
     subexpressions eliminated; checked against the sympy expressions at ``points`` (tuples of
     rationals, one value per argument): a round trip of the codegen."""
-    syms = sp.numbered_symbols("_x")
-    repl, reduced = sp.cse([sp.sympify(e) for e in exprs], symbols=syms, optimizations="basic")
-    lines = [f"def {name}({', '.join(str(v) for v in args)}):", f'    """{doc}"""']
-    lines += [f"    {s_} = {_PRINTER.doprint(e)}" for s_, e in repl]
-    outs = [_PRINTER.doprint(e) if e.free_symbols else f"float({_PRINTER.doprint(e)})" for e in reduced]
-    lines.append("    return " + (outs[0] if len(outs) == 1 else "(" + ", ".join(outs) + ")"))
-    text = "\n".join(lines) + "\n"
+    text = emit_source(name, args, exprs, doc, printer=_PRINTER)
     _check_emitted(name, text, args, exprs, points)
     return text
 
