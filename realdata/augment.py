@@ -29,6 +29,7 @@ from sims.validation import NONNEG, UNIT, Interval, check_number, check_option
 __all__ = [
     "AugmentConfig",
     "make_generator",
+    "torch_seed",
     "simclr_views",
     "random_augment",
     "affine",
@@ -53,11 +54,16 @@ SHIFTS = {
 NOISES = ("gaussian", "uniform")
 
 
-def make_generator(seed: int, *keys: Any) -> torch.Generator:
-    """A CPU ``torch.Generator`` seeded from ``sims.backend.seed_sequence(seed, *keys)`` (63-bit state)."""
+def torch_seed(seed: int, *keys: Any) -> int:
+    """A 63-bit torch seed derived with ``sims.backend.seed_sequence(seed, *keys)``."""
     state = seed_sequence(seed, *keys).generate_state(2, dtype=np.uint32)
+    return (int(state[0]) << 31) ^ int(state[1])
+
+
+def make_generator(seed: int, *keys: Any) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with :func:`torch_seed` ``(seed, *keys)``."""
     g = torch.Generator(device="cpu")
-    g.manual_seed((int(state[0]) << 31) ^ int(state[1]))
+    g.manual_seed(torch_seed(seed, *keys))
     return g
 
 

@@ -29,8 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from realdata.augment import AugmentConfig, make_generator, random_augment, simclr_views
-from sims.backend import seed_sequence
+from realdata.augment import AugmentConfig, make_generator, random_augment, simclr_views, torch_seed
 from sims.validation import POSITIVE, Interval, check_array, check_number, check_option, check_seed
 
 __all__ = [
@@ -78,11 +77,6 @@ def deterministic(num_threads: int | None = DEFAULT_THREADS) -> Iterator[None]:
         torch.use_deterministic_algorithms(prev_det)
         if num_threads is not None:
             torch.set_num_threads(prev_threads)
-
-
-def _torch_seed(seed: int, *keys: Any) -> int:
-    state = seed_sequence(seed, *keys).generate_state(2, dtype=np.uint32)
-    return (int(state[0]) << 31) ^ int(state[1])
 
 
 # --------------------------------------------------------------------------- configs
@@ -291,7 +285,7 @@ def build_encoder(
     (and CE / NCE) start from the same point under the same seed."""
     seed = check_seed("seed", seed)
     with deterministic():
-        torch.manual_seed(_torch_seed(seed, "encoder", cfg.arch))
+        torch.manual_seed(torch_seed(seed, "encoder", cfg.arch))
         return Encoder(cfg, in_shape, n_classes)
 
 
@@ -306,8 +300,8 @@ def train_encoder(
     """Train one encoder on images ``X (N, C, H, W)`` in ``[0, 1]``; returns the model (eval mode) and log.
 
     ``cl`` / ``ncl`` ignore labels; ``ce`` / ``nce`` need integer ``y (N,)`` in ``0..n_classes-1`` and are
-    trained with cross-entropy on one random view per sample. Uses all of torch's intra-op threads (the
-    result is the same for the same thread count; see the report for cross-thread-count checks).
+    trained with cross-entropy on one random view per sample. Runs inside :func:`deterministic` (one
+    intra-op thread by default, :data:`DEFAULT_THREADS`).
     """
     if not isinstance(cfg, EncoderConfig):
         raise ValueError(f"cfg == {cfg!r}, must be an EncoderConfig")
@@ -376,7 +370,7 @@ def train_sae(H: Any, cfg: SAEConfig, seed: int) -> tuple[TopKSAE, TrainLog]:
     scale = float(Ht.norm(dim=1).mean().clamp_min(1e-12))
     bs = min(cfg.batch_size, N)
     with deterministic():
-        torch.manual_seed(_torch_seed(seed, "sae"))
+        torch.manual_seed(torch_seed(seed, "sae"))
         sae = TopKSAE(d, m, cfg.k, scale)
         with torch.no_grad():
             sae.b_pre.copy_((Ht / scale).mean(dim=0))  # centre the input (mean as a cheap median proxy)
