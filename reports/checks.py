@@ -184,13 +184,13 @@ class ChecksJob:
         self.path = out_dir / "runs" / "theory" / "checks.json"
         self.ids, self.seed = list(ids), seed
         self.cached = _read_cache(self.path, self.ids, seed, say)
-        self.code = _loaded_code()  # what the workers will run, fixed now
         self.pool = None
         self.futures: dict[Any, str] = {}
         if self.cached is None:
             import concurrent.futures as cf
             import multiprocessing as mp
 
+            self.code = _loaded_code()  # what the workers will run, fixed now
             self.t0 = time.perf_counter()
             self.pool = cf.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=mp.get_context("spawn"),
                                                initializer=_worker_init, initargs=(tuple(modules),))

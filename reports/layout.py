@@ -186,13 +186,11 @@ def _table_lines(t: Table, width_in: float) -> tuple[float, str, list[list[str]]
 
 # ------------------------------------------------------------------------------------------ the flow
 class _Flow:
-    """Places blocks on pages; ``draw=False`` only measures (first pass)."""
+    """Places blocks on pages: ``pages`` holds the drawing operations of each page; ``toc`` gives the page
+    of every section for the contents list (what the previous pass found)."""
 
-    def __init__(self, draw: bool, toc: dict[str, int], total_pages: int, footer: str) -> None:
-        self.draw = draw
+    def __init__(self, toc: dict[str, int]) -> None:
         self.toc_in = toc
-        self.total = total_pages
-        self.footer = footer
         self.pages: list[list[Callable[[Any], None]]] = []
         self.toc_out: dict[str, int] = {}
         self.fig_no = 0
@@ -330,12 +328,12 @@ class _Flow:
                                FormulaBlock: "formula", Contents: "contents"}[type(b)])(b)
 
 
-def _layout(blocks: Sequence[Any], footer: str) -> _Flow:
+def _layout(blocks: Sequence[Any]) -> _Flow:
     names = {b.text: 0 for b in blocks if isinstance(b, Heading) and b.level == 1}
-    first = _Flow(False, names, 0, footer)
+    first = _Flow(names)
     first.run(blocks)
     # the contents list has as many lines in both passes, so pages do not move between them
-    second = _Flow(True, first.toc_out, len(first.pages), footer)
+    second = _Flow(first.toc_out)
     second.run(blocks)
     assert second.toc_out == first.toc_out, "layout is not stable between passes"
     return second
@@ -348,7 +346,7 @@ def render_pdf(blocks: Sequence[Any], footer: str, progress: Callable[[int], Non
     from matplotlib.figure import Figure
 
     with matplotlib.rc_context(RC):
-        flow = _layout(blocks, footer)
+        flow = _layout(blocks)
         buf = io.BytesIO()
         with PdfPages(buf, metadata=dict(PDF_METADATA)) as pdf:
             for k, ops in enumerate(flow.pages, start=1):

@@ -164,8 +164,7 @@ def claims_section(claims: Sequence[ClaimRow], checks: CheckRecord | None, fig_n
             r = checks.results[c.id]
             blocks.append(Paragraph(f"Check ({'PASS' if r['passed'] else 'FAIL'}, seed {checks.seed}, "
                                     f"{num(r['seconds'])} s): {r['evidence']}", size=6.5, color="0.15"))
-        ev = [f"{', '.join(figs(c.id))}" if figs(c.id) else ""] + evidence(c.id)
-        ev = [e for e in ev if e]
+        ev = [e for e in (", ".join(figs(c.id)), *evidence(c.id)) if e]
         if ev:
             blocks.append(Paragraph("Evidence in this report: " + "; ".join(ev) + ".", size=6.5, color="0.15"))
         if c.assumptions:
