@@ -17,11 +17,12 @@ import numpy as np
 from reports import figures as F
 from reports.layout import FigureBlock, Heading, Paragraph, Table
 from reports.results import Part, num, rel_path
+from sims.phase import KEYS as SUMMARY_KEYS
 
 __all__ = ["robustness_part", "counts", "SUMMARY_KEYS", "CLAIM_FIGURES"]
 
-#: columns that identify one row of summary.csv (one per distinct value in results.csv)
-SUMMARY_KEYS = ("sparsity", "m", "record", "comparator", "scenario", "kind", "at", "level", "n_train")
+#: summary.csv has one row per distinct SUMMARY_KEYS (= sims.phase.KEYS) of results.csv, differences.csv one
+#: per distinct _DIFF_KEYS where both sides were run
 _DIFF_KEYS = tuple(k for k in SUMMARY_KEYS if k != "comparator")
 MONO, POLY = "dense", "superposed"
 COMP_COLORS = {"dense": "#222222", "superposed": "#1f77b4", "nonneg": "#d62728", "random": "#2ca02c", "mono": "#9467bd"}
