@@ -133,7 +133,6 @@ def main(argv: list[str] | None = None) -> int:
                 w, c, models = _timed(lambda: run_sklearn(H_tr, y_tr))
                 sk.append((w, c))
     pools = sorted({f"{p['internal_api']}" for p in threadpool_info()})
-    sk_times = list(sk)  # (wall, cpu) of scikit-learn; ``sk`` is reused for models below
     print(f"P1: {n_fits} multinomial fits, n_train={args.n_train}, n_test={args.n_test}, "
           f"threads={args.threads} (limited: {', '.join(pools)})")
     for k, what in ((0, "wall"), (1, "CPU")):
@@ -154,13 +153,13 @@ def main(argv: list[str] | None = None) -> int:
         for s in range(H_tr.shape[1]):
             row = []
             for e in range(len(ETAS)):
-                sk = models[c, s, e]
-                acc_sk = float(np.mean(sk.predict(H_te[c, s]) == y_te[s]))
+                model = models[c, s, e]
+                acc_sk = float(np.mean(model.predict(H_te[c, s]) == y_te[s]))
                 acc_us = float(np.mean(pred[c, s, e] == y_te[s]))
                 row.append(100 * (acc_us - acc_sk))
                 W, b = np.asarray(probe.coef[c, s, e]), np.asarray(probe.intercept[c, s, e])
                 gaps.append(objective(H_tr[c, s], y_tr[s, e], W, b, C_REG)
-                            - objective(H_tr[c, s], y_tr[s, e], sk.coef_.T, sk.intercept_, C_REG))
+                            - objective(H_tr[c, s], y_tr[s, e], model.coef_.T, model.intercept_, C_REG))
             diffs.extend(row)
             print(f"{code:>5} s{s:<3}  " + " ".join(f"{v:+6.2f}" for v in row))
     diffs = np.asarray(diffs)
@@ -171,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         import sklearn
 
         med = {f"{who}_{what}_median_s": statistics.median(t[k] for t in ts)
-               for who, ts in (("ours", ours), ("sklearn", sk_times)) for k, what in ((0, "wall"), (1, "cpu"))}
+               for who, ts in (("ours", ours), ("sklearn", sk)) for k, what in ((0, "wall"), (1, "cpu"))}
         benchjson.write(args.json, benchmark="p1_probes",
                         workload=f"{n_fits} multinomial logistic fits, n_train={args.n_train}, threads={args.threads}",
                         ours_s=med["ours_wall_median_s"], peer=f"scikit-learn {sklearn.__version__} LogisticRegression",
