@@ -81,7 +81,6 @@ def _row(rep: str, scenario: str, level: float, metric: str, value: float) -> di
     return {"representation": rep, "scenario": scenario, "level": float(level), "metric": metric, "value": float(value)}
 
 
-# --------------------------------------------------------------------------- corruption helpers
 # --------------------------------------------------------------------------- probe
 class LinearReadout:
     """Ridge probe on globally rescaled features (see module docstring); ``predict(H) -> (..., n)``."""

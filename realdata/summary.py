@@ -86,22 +86,21 @@ def aggregate(rows: Iterable[Mapping[str, Any]]) -> list[dict]:
     return table
 
 
-def _corrupted(scenario: str, level: float) -> bool:
-    return level > 0
-
-
 def robustness_scores(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], dict[Any, float]]:
-    """(scenario, representation) -> {replicate: mean accuracy over the corrupted levels}."""
+    """(scenario, representation) -> {replicate: mean accuracy over the corrupted levels (level > 0)};
+    ("clean", representation) -> {replicate: the label_noise accuracy at level 0}."""
     acc: dict[tuple[str, str], dict[Any, list[float]]] = defaultdict(lambda: defaultdict(list))
+    clean: dict[tuple[str, str], dict[Any, float]] = {}
     for (rep, sc, lvl, metric), vals in _by_replicate(rows).items():
-        if metric != "accuracy" or sc not in CORRUPTION_SCENARIOS or not _corrupted(sc, lvl):
+        if metric != "accuracy":
             continue
-        for rp, v in vals.items():
-            acc[(sc, rep)][rp].append(v)
+        if sc in CORRUPTION_SCENARIOS and lvl > 0:
+            for rp, v in vals.items():
+                acc[(sc, rep)][rp].append(v)
+        elif sc == "label_noise" and lvl == 0:
+            clean[("clean", rep)] = dict(vals)
     scores = {k: {rp: float(np.mean(v)) for rp, v in d.items()} for k, d in acc.items()}
-    for (rep, sc, lvl, metric), vals in _by_replicate(rows).items():
-        if metric == "accuracy" and sc == "label_noise" and lvl == 0:
-            scores[("clean", rep)] = dict(vals)
+    scores.update(clean)
     return scores
 
 
