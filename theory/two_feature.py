@@ -183,11 +183,9 @@ def separation_crossover_lambda(sparsity, *, task="argmax", label_noise=0.0, wei
     S, eta, _, w = _params(sparsity, label_noise, 0.0, weight)
     shape = np.broadcast_shapes(S.shape, eta.shape, w.shape)
     st = {}
-    for code in CODES:
-        pi1, D, mu2, s1, s2 = getattr(_gen, f"clean_stats_{task}_{code}")(S, w)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p1, m1, m2, v1, v2 = _gen.mix_moments(pi1, D, mu2, s1, s2, eta, 0.0)
-        st[code] = (m1 - m2, v1 + v2)
+    for code in CODES:  # noise-free class moments
+        cm = class_moments(code, S, task=task, label_noise=eta, weight=w)
+        st[code] = (cm["mean1"] - cm["mean2"], cm["var1"] + cm["var2"])
     (Dm, Vm), (Dp, Vp) = st["mono"], st["poly"]
     cp = 1.0 + w * w
     with np.errstate(divide="ignore", invalid="ignore"):
