@@ -27,7 +27,8 @@ from collections import defaultdict
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
-from scipy import stats
+
+from sims.phase import t_stats
 
 __all__ = [
     "mean_ci",
@@ -52,17 +53,11 @@ PREDICTORS = {
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, float]:
-    """``{"n", "mean", "sd", "ci"}``: ``ci`` is the Student-t half-width (NaN if n < 2)."""
+    """``{"n", "mean", "sd", "ci"}``: ``ci`` is the Student-t half-width (NaN if n < 2); None and NaN
+    values are left out (``sims.phase.t_stats``)."""
     v = np.asarray([x for x in values if x is not None and not (isinstance(x, float) and math.isnan(x))], float)
-    n = v.size
-    if n == 0:
-        return {"n": 0, "mean": float("nan"), "sd": float("nan"), "ci": float("nan")}
-    mean = float(v.mean())
-    if n < 2:
-        return {"n": 1, "mean": mean, "sd": float("nan"), "ci": float("nan")}
-    sd = float(v.std(ddof=1))
-    t = float(stats.t.ppf(0.5 + level / 2, n - 1))
-    return {"n": n, "mean": mean, "sd": sd, "ci": t * sd / math.sqrt(n)}
+    n, mean, sd, ci = t_stats(v, level)
+    return {"n": n, "mean": mean, "sd": sd, "ci": ci}
 
 
 def _f(x: Any) -> float:
