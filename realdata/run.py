@@ -7,26 +7,21 @@ summary.csv (mean ± 95% CI), differences.csv (paired vs CL), theory_check.csv, 
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
 
 from sims import cli
-from sims.runner import SweepConfig
+from sims.runner import SweepConfig, fixed
 from sims.validation import NONNEG, UNIT, Interval, check_number, check_values
 
 __all__ = ["RealDataConfig", "cell_fn", "figures", "load_data", "main"]
 
 Rep = Literal["cl", "ncl", "sae", "ce", "nce"]
-
-
-def _fixed(default: tuple) -> dataclasses.Field:
-    return field(default=default, metadata={"axis": False})
 
 
 @dataclass(frozen=True)
@@ -40,7 +35,7 @@ class RealDataConfig(SweepConfig):
     replicate: tuple[int, ...] = (0, 1, 2, 3, 4)
     data: str = "digits"
     test_fraction: float = 0.3
-    representations: tuple[Rep, ...] = _fixed(("cl", "ncl", "sae"))
+    representations: tuple[Rep, ...] = fixed(("cl", "ncl", "sae"))
     arch: Literal["mlp", "cnn"] = "cnn"
     epochs: int = 20
     hidden: int = 256
@@ -50,13 +45,13 @@ class RealDataConfig(SweepConfig):
     sae_expansion: int = 4
     sae_epochs: int = 200
     ridge: float = 1e-2
-    label_noise: tuple[float, ...] = _fixed((0.0, 0.2, 0.4, 0.6, 0.8))
-    input_noise: tuple[float, ...] = _fixed((0.0, 0.1, 0.2, 0.3, 0.5))
-    few_shot: tuple[int, ...] = _fixed((1, 2, 5, 10, 0))
-    rotation: tuple[float, ...] = _fixed((0.0, 15.0, 30.0, 45.0))
-    inversion: tuple[float, ...] = _fixed((0.0, 0.25, 1.0))
-    blur: tuple[float, ...] = _fixed((0.0, 0.5, 1.0))
-    translation: tuple[int, ...] = _fixed((0, 1, 2))
+    label_noise: tuple[float, ...] = fixed((0.0, 0.2, 0.4, 0.6, 0.8))
+    input_noise: tuple[float, ...] = fixed((0.0, 0.1, 0.2, 0.3, 0.5))
+    few_shot: tuple[int, ...] = fixed((1, 2, 5, 10, 0))
+    rotation: tuple[float, ...] = fixed((0.0, 15.0, 30.0, 45.0))
+    inversion: tuple[float, ...] = fixed((0.0, 0.25, 1.0))
+    blur: tuple[float, ...] = fixed((0.0, 0.5, 1.0))
+    translation: tuple[int, ...] = fixed((0, 1, 2))
 
     def validate(self) -> None:
         check_values("replicate", self.replicate, Interval(0, 10_000))

@@ -12,7 +12,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["grid", "representations", "two_feature_figure", "margin_accuracy_figure", "phase_table", "phase_figure", "t95", "separation_figure",
+from sims.stats import t_stats
+
+__all__ = ["grid", "representations", "two_feature_figure", "margin_accuracy_figure", "phase_table", "phase_figure", "separation_figure",
            "realdata_curves_figure", "realdata_mono_figure", "COLORS"]
 
 COLORS = {"mono": "#222222", "random": "#1f77b4", "antipodal": "#d62728", "frame": "#2ca02c",
@@ -32,15 +34,6 @@ def _finite(v: Any) -> float:
     except (TypeError, ValueError):
         return float("nan")
     return f
-
-
-def t95(k: int) -> float:
-    """Two-sided 95% Student-t quantile for ``k`` observations (NaN for k < 2)."""
-    if k < 2:
-        return float("nan")
-    from scipy.special import stdtrit
-
-    return float(stdtrit(k - 1, 0.975))
 
 
 # ---------------------------------------------------------------------------------- two-feature theory
@@ -144,9 +137,9 @@ def phase_table(rows: list[dict], config: Any) -> list[dict]:
                     if not a or not b:
                         continue
                     d = np.array([a[k] - b[k] for k in a if k in b])
-                    half = t95(len(d)) * d.std(ddof=1) / math.sqrt(len(d)) if len(d) > 1 else float("nan")
-                    out.append({"code": code, "sparsity": S, "ratio": q, "level": lv, "diff": float(d.mean()),
-                                "ci": float(half), "n": len(d), "lam_star": lam_star})
+                    n, mean, _, half = t_stats(d)
+                    out.append({"code": code, "sparsity": S, "ratio": q, "level": lv, "diff": mean,
+                                "ci": half, "n": n, "lam_star": lam_star})
     return out
 
 

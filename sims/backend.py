@@ -12,9 +12,10 @@ size or chunking used to produce it (see :func:`draw_rows`).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import array_api_compat
 import numpy as np
@@ -35,6 +36,8 @@ __all__ = [
     "rng",
     "draw_rows",
     "stable_key",
+    "device_of",
+    "one_blas_thread",
 ]
 
 BACKENDS = ("numpy", "cupy", "array_api_strict")
@@ -77,8 +80,7 @@ def resolve_backend(name: str | None = None) -> Any:
         return xnp
     if name == "cupy":
         try:
-            import cupy  # noqa: F401
-            import array_api_compat.cupy as xcp
+            import array_api_compat.cupy as xcp  # imports cupy itself
         except Exception as exc:  # ImportError or CUDA initialisation errors
             raise ValueError(
                 f"backend == 'cupy', but CuPy is not usable here ({type(exc).__name__}: {exc}); "
@@ -202,5 +204,14 @@ def device_of(x: Any) -> Any:
     return array_api_compat.device(x)
 
 
-def is_namespace(xp: Any, names: Sequence[str]) -> bool:
-    return backend_name(xp) in names
+def one_blas_thread() -> Any:
+    """Context manager holding BLAS to one thread (``threadpoolctl``; a no-op where it is missing).
+
+    The engine's matrices are small: one BLAS thread is several times faster than a pool contending
+    with other processes or with the engine's own worker threads, and results do not depend on it.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a core dependency
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")

@@ -17,7 +17,6 @@ Metrics are Array-API functions batched over leading axes ``(..., m, n)``.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 from typing import Any
@@ -58,16 +57,6 @@ def welch_bound(n: int, m: int) -> float:
     return math.sqrt((n - m) / (m * (n - 1)))
 
 
-def _one_blas_thread() -> Any:
-    """Small eigendecompositions run several times faster on one BLAS thread than on a contended
-    pool; ``threadpoolctl`` is used when installed (it comes with scikit-learn), else nothing."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def _coherence_host(F: np.ndarray) -> float:
     G = np.abs(F.T @ F)
     np.fill_diagonal(G, 0.0)
@@ -86,7 +75,7 @@ def _frame_host(n: int, m: int, entropy: int, spawn_key: tuple, n_iter: int) -> 
       3. renormalise the columns of ``F``.
     The best (lowest coherence) iterate is returned.
     """
-    with _one_blas_thread():
+    with B.one_blas_thread():
         return _frame_iterate(n, m, entropy, spawn_key, n_iter)
 
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from sims import io as sio
 from sims.margin_sweep import ORTHONORMAL_TOL
+from sims.stats import t_stats
 
 __all__ = ["make_figures_and_report", "aggregate", "crossovers", "check_summary", "REPORT_STEM"]
 
@@ -41,15 +42,6 @@ def _f(v: Any) -> float:
         return float("nan")
 
 
-def _tq(k: int) -> float:
-    """Two-sided 95% Student-t quantile for ``k`` observations (NaN for k < 2)."""
-    if k < 2:
-        return float("nan")
-    from scipy.special import stdtrit
-
-    return float(stdtrit(k - 1, 0.975))
-
-
 def aggregate(rows: Iterable[dict], keys: tuple[str, ...], value: str,
               where: Callable[[dict], bool] = lambda r: True) -> dict[tuple, tuple[float, float, int]]:
     """``{key values: (mean, 95% CI half-width, count)}`` of ``value`` over the rows passing ``where``
@@ -62,9 +54,8 @@ def aggregate(rows: Iterable[dict], keys: tuple[str, ...], value: str,
                 groups[tuple(r.get(k) for k in keys)].append(v)
     out = {}
     for key, vals in groups.items():
-        a = np.asarray(vals)
-        half = _tq(len(a)) * a.std(ddof=1) / math.sqrt(len(a)) if len(a) > 1 else float("nan")
-        out[key] = (float(a.mean()), float(half), len(a))
+        n, mean, _, half = t_stats(np.asarray(vals, dtype=np.float64))
+        out[key] = (mean, half, n)
     return out
 
 

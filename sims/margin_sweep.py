@@ -38,14 +38,14 @@ import argparse
 import functools
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from sims import backend as B
 from sims import cli
-from sims.runner import SweepConfig
+from sims.runner import SweepConfig, fixed
 from sims.validation import NONNEG, UNIT, UNIT_OPEN_RIGHT, Interval, check_number, check_values
 
 __all__ = ["MarginConfig", "CODES", "DEFAULT_CODES", "QUANTILES", "n_rep_of", "cell_is_valid", "build_code", "cell_fn",
@@ -73,9 +73,9 @@ class MarginConfig(SweepConfig):
     code: tuple[Literal["mono", "random", "antipodal", "frame", "trained"], ...] = DEFAULT_CODES
     ratio: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 4.0)
     sparsity: tuple[float, ...] = (0.8, 0.9, 0.97)
-    input_noise: tuple[float, ...] = field(default=(0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5), metadata={"axis": False})
-    label_noise: tuple[float, ...] = field(default=(0.0, 0.3, 0.6, 0.9), metadata={"axis": False})
-    n_train: tuple[int, ...] = field(default=(128, 1024), metadata={"axis": False})
+    input_noise: tuple[float, ...] = fixed((0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5))
+    label_noise: tuple[float, ...] = fixed((0.0, 0.3, 0.6, 0.9))
+    n_train: tuple[int, ...] = fixed((128, 1024))
     n_features: int = 64
     m: int = 16
     n_test: int = 2000
@@ -436,20 +436,8 @@ def cell_fn(cell: dict, seed: int) -> list[dict]:
     n_rep = n_rep_of(cell["ratio"], cell["m"])
     if not cell_is_valid(cell["code"], n_rep, cell["m"]):
         return []
-    with _one_blas_thread():
+    with B.one_blas_thread():
         return _cell(cell, seed, n_rep)
-
-
-def _one_blas_thread() -> Any:
-    """The cell's matrices are small: one BLAS thread is several times faster than a pool that spins
-    against the other processes on a shared machine (results do not depend on it)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _cell(cell: dict, seed: int, n_rep: int) -> list[dict]:

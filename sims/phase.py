@@ -28,6 +28,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from sims import io as sio
+from sims.stats import t_stats
 from sims.comparators import METRIC_KEYS
 
 __all__ = [
@@ -83,22 +84,6 @@ def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, flo
     half-width for fewer than 2)."""
     n, mean, _, half = t_stats(np.asarray([x for x in values if math.isfinite(x)], dtype=np.float64), level)
     return mean, half, n
-
-
-def t_stats(v: np.ndarray, level: float = 0.95) -> tuple[int, float, float, float]:
-    """``(n, mean, sd, half)`` of the 1-D sample ``v`` (the caller drops missing values): sd with
-    ddof 1 and the Student-t half-width ``t_{(1+level)/2, n-1} · sd / √n``; NaN where undefined
-    (mean for n = 0, sd and half for n < 2). The one implementation behind :func:`t_interval` and
-    ``realdata.summary.mean_ci``."""
-    n = int(v.size)
-    if n == 0:
-        return 0, float("nan"), float("nan"), float("nan")
-    if n == 1:
-        return 1, float(v[0]), float("nan"), float("nan")
-    from scipy import stats
-
-    sd = float(v.std(ddof=1))
-    return n, float(v.mean()), sd, float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
 
 
 def aggregate(rows: Iterable[Mapping[str, Any]]) -> list[dict]:

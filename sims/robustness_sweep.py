@@ -37,9 +37,8 @@ Figures (PNG + PDF): Fig.-5 style curves, few-shot, OOD and the phase diagram wi
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -48,18 +47,13 @@ import numpy as np
 from sims import backend as B
 from sims import cli
 from sims.phase import wrap
-from sims.runner import SweepConfig
+from sims.runner import SweepConfig, fixed
 from sims.validation import UNIT, UNIT_OPEN_RIGHT, Interval, check_number, check_values
 
 __all__ = ["RobustnessConfig", "cell_fn", "figures", "build_parser", "make_config", "main", "ROLES"]
 
 ROLES = {"dense": "mono", "superposed": "poly"}
 _COMPARATORS = ("superposed", "dense", "nonneg", "random", "mono")
-
-
-def _fixed(default: Any) -> Any:
-    """A tuple-valued field that is a fixed parameter, not a grid axis."""
-    return field(default=default, metadata={"axis": False})
 
 
 @dataclass(frozen=True)
@@ -71,16 +65,16 @@ class RobustnessConfig(SweepConfig):
 
     sparsity: tuple[float, ...] = (0.7, 0.8, 0.9, 0.95)
     m: tuple[int, ...] = (10, 20, 30)
-    comparators: tuple[Literal["superposed", "dense", "nonneg", "random", "mono"], ...] = _fixed(_COMPARATORS)
-    n_train: tuple[int, ...] = _fixed((100, 200, 500, 1000, 2000, 5000, 10000))
-    label_noise: tuple[float, ...] = _fixed((0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9))
-    label_noise_kind: tuple[Literal["symmetric", "pair"], ...] = _fixed(("symmetric", "pair"))
-    input_noise: tuple[float, ...] = _fixed((0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.6, 1.0))
-    input_noise_kind: tuple[Literal["gaussian", "uniform"], ...] = _fixed(("gaussian", "uniform"))
-    noise_at: tuple[Literal["test", "train", "both"], ...] = _fixed(("test", "both"))
-    noise_n_train: tuple[int, ...] = _fixed((200, 1000, 10000))
-    few_shot: tuple[int, ...] = _fixed((1, 2, 5, 10, 50, 0))
-    ood: tuple[str, ...] = _fixed(("density=0.5", "density=2", "amplitude=0.5", "amplitude=2",
+    comparators: tuple[Literal["superposed", "dense", "nonneg", "random", "mono"], ...] = fixed(_COMPARATORS)
+    n_train: tuple[int, ...] = fixed((100, 200, 500, 1000, 2000, 5000, 10000))
+    label_noise: tuple[float, ...] = fixed((0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9))
+    label_noise_kind: tuple[Literal["symmetric", "pair"], ...] = fixed(("symmetric", "pair"))
+    input_noise: tuple[float, ...] = fixed((0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.6, 1.0))
+    input_noise_kind: tuple[Literal["gaussian", "uniform"], ...] = fixed(("gaussian", "uniform"))
+    noise_at: tuple[Literal["test", "train", "both"], ...] = fixed(("test", "both"))
+    noise_n_train: tuple[int, ...] = fixed((200, 1000, 10000))
+    few_shot: tuple[int, ...] = fixed((1, 2, 5, 10, 50, 0))
+    ood: tuple[str, ...] = fixed(("density=0.5", "density=2", "amplitude=0.5", "amplitude=2",
                                    "frequency=0.25", "frequency=4"))
     n_features: int = 40
     n_test: int = 4096
@@ -162,21 +156,9 @@ class RobustnessConfig(SweepConfig):
 
 
 # ------------------------------------------------------------------------------------------------ cell
-@contextlib.contextmanager
-def _one_blas_thread():
-    """Small matrices: one BLAS thread is faster than a pool contending with other processes."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 def cell_fn(cell: dict, seed: int) -> list[dict]:
     """One (sparsity, m) cell: ``reps`` replicates of every comparator and scenario (module doc)."""
-    with _one_blas_thread():
+    with B.one_blas_thread():
         return _cell(cell, seed)
 
 

@@ -74,6 +74,7 @@ __all__ = [
     "run_sweep",
     "cell_key",
     "FORMAT_VERSION",
+    "fixed",
 ]
 
 #: version of the cache / results layout; part of every cell key
@@ -183,6 +184,11 @@ def _coerce(name: str, value: Any, base: Any, optional: bool, *, what: str = "==
 
 # --------------------------------------------------------------------------------------------------
 # the config base
+
+
+def fixed(default: tuple) -> Any:
+    """A tuple-valued config field that is a fixed parameter (looped over inside a cell), not a grid axis."""
+    return field(default=default, metadata={"axis": False})
 
 
 @dataclass(frozen=True)

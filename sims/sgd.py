@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from sims.backend import backend_name, device_of, rng, to_numpy
+from sims.backend import backend_name, device_of, one_blas_thread, rng, to_numpy
 from sims.probes import LinearProbe, _finalize, _lift, _onehot, _prepare, fit_linear
 from sims.validation import NONNEG, POSITIVE, Interval, check_number, check_option, check_seed
 
@@ -650,13 +650,7 @@ def _workers(xp: Any, threads: int):
     if backend_name(xp) != "numpy":
         yield None
         return
-    try:
-        from threadpoolctl import threadpool_limits
-
-        limit = threadpool_limits(limits=1, user_api="blas")
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        limit = contextlib.nullcontext()
-    with limit:
+    with one_blas_thread():
         if threads <= 1:
             yield None
             return

@@ -576,7 +576,7 @@ def train_toy_model(
             check_number("threads", threads, Interval(1, None), integer=True)
         state = _GenericSolver(xp, theta, config, imp, nonneg)
     try:
-        with _blas_single_thread(state.pool is not None):
+        with B.one_blas_thread() if state.pool is not None else contextlib.nullcontext():
             return _loop(config, state, it, xp, dt, imp_host, solver, evaluator, eval_every)
     finally:
         state.close()
@@ -638,21 +638,6 @@ def _resolve_threads(threads: int | None, I: int) -> int:
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
     return max(1, min(cores, I))
-
-
-@contextlib.contextmanager
-def _blas_single_thread(active: bool):
-    """Limit BLAS to one thread while our own worker threads run (threadpoolctl), else do nothing."""
-    if not active:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def _unpack(xp: Any, theta: Any, m: int, solver: str) -> tuple[Any, Any]:
