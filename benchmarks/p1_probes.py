@@ -1,4 +1,4 @@
-"""Benchmark P1: the batched softmax probe (``sims.sgd.fit_sgd``) against scikit-learn, run by hand.
+"""Benchmark P1: the batched softmax probe (``sims.engine.sgd.fit_sgd``) against scikit-learn, run by hand.
 
 Workload P1: 40 features, sparsity 0.9, argmax labels (40 classes); codes ``mono`` (features 0..19 on
 20 axes) and ``poly`` (random unit columns, m = 20, one code per seed); 10,000 train / 10,000 test
@@ -32,8 +32,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sims.probes import LinearProbe  # noqa: E402
-from sims.sgd import fit_sgd  # noqa: E402
+from sims.engine.probes import LinearProbe  # noqa: E402
+from sims.engine.sgd import fit_sgd  # noqa: E402
 
 N_FEATURES, M, SPARSITY, N_CLASSES, C_REG = 40, 20, 0.9, 40, 1.0
 ETAS = tuple(round(0.1 * k, 1) for k in range(9))
@@ -42,8 +42,8 @@ CODES = ("mono", "poly")
 
 def make_data(n_train: int, n_test: int, seeds: int):
     """``H_tr (2, S, n, 20)``, ``y_tr (S, 9, n)`` noisy, ``H_te (2, S, n_te, 20)``, ``y_te (S, n_te)`` clean."""
-    from sims.codes import encode, make_code
-    from sims.generators import FeatureSpec, flip_labels, make_labels, sample_features
+    from sims.engine.codes import encode, make_code
+    from sims.engine.generators import FeatureSpec, flip_labels, make_labels, sample_features
 
     spec = FeatureSpec(N_FEATURES, sparsity=SPARSITY)
     rate = np.asarray(ETAS)[:, None]
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="PATH", default=None,
                     help="also write the result for the report (e.g. benchmarks/results/p1_probes.json)")
     args = ap.parse_args(argv)
-    from sims.validation import Interval, check_number
+    from sims.engine.validation import Interval, check_number
 
     try:
         for name, lo in (("repeats", 1), ("threads", 1), ("seeds", 1), ("n_train", N_CLASSES), ("n_test", 1)):

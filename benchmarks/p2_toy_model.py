@@ -1,10 +1,10 @@
-"""Benchmark P2: the batched toy-model trainer (sims.toy_model) vs PyTorch on the CPU.
+"""Benchmark P2: the batched toy-model trainer (sims.engine.toy_model) vs PyTorch on the CPU.
 
 Workload P2 (paper §4.2 / Fig. 5 scale): 32 instances x 1000 Adam steps x batch 1024, 40 features in
 20 dimensions, importance 0.9^i, sparsity linspace(0, 0.99, 32) per instance.
 
-Both trainers start from the same initial W (``sims.toy_model.init_params``), b = 0, and consume the
-same batches (``sims.toy_model.SyntheticBatches``, one shared stream across instances), so their
+Both trainers start from the same initial W (``sims.engine.toy_model.init_params``), b = 0, and consume the
+same batches (``sims.engine.toy_model.SyntheticBatches``, one shared stream across instances), so their
 final losses are comparable. PyTorch: autograd + torch.optim.Adam (defaults: lr 1e-3, betas
 (0.9, 0.999), eps 1e-8, the foreach implementation), batched over instances with torch.bmm, thread
 count left at its default (reported). Both run in this process, alternating, after a short warm-up.
@@ -30,9 +30,9 @@ import time
 
 import numpy as np
 
-from sims import toy_model as T
-from sims.generators import FeatureSpec
-from sims.validation import Interval, check_number
+from sims.engine import toy_model as T
+from sims.engine.generators import FeatureSpec
+from sims.engine.validation import Interval, check_number
 
 
 class TimedIter:

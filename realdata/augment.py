@@ -2,7 +2,7 @@
 
 Images are float tensors ``(B, C, H, W)`` with pixels in ``[0, 1]``; rows run top to bottom, columns left
 to right. torchvision is not used. Every random function takes an explicit ``torch.Generator`` (build one
-with :func:`make_generator` from a seed and keys, through ``sims.backend.seed_sequence``), so a seed fixes
+with :func:`make_generator` from a seed and keys, through ``sims.engine.backend.seed_sequence``), so a seed fixes
 the result whatever else runs in the process.
 
 Test-time functions (:func:`rotate`, :func:`invert`, :func:`blur`, :func:`translate`, :func:`add_noise`,
@@ -23,8 +23,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sims.backend import seed_sequence
-from sims.validation import NONNEG, UNIT, Interval, check_number, check_option
+from sims.engine.backend import seed_sequence
+from sims.engine.validation import NONNEG, UNIT, Interval, check_number, check_option
 
 __all__ = [
     "AugmentConfig",
@@ -55,7 +55,7 @@ NOISES = ("gaussian", "uniform")
 
 
 def torch_seed(seed: int, *keys: Any) -> int:
-    """A 63-bit torch seed derived with ``sims.backend.seed_sequence(seed, *keys)``."""
+    """A 63-bit torch seed derived with ``sims.engine.backend.seed_sequence(seed, *keys)``."""
     state = seed_sequence(seed, *keys).generate_state(2, dtype=np.uint32)
     return (int(state[0]) << 31) ^ int(state[1])
 

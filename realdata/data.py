@@ -15,9 +15,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from sims.generators import few_shot_indices as _engine_few_shot
-from sims.backend import rng
-from sims.validation import Interval, check_array, check_number, check_seed
+from sims.engine.generators import few_shot_indices as _engine_few_shot
+from sims.engine.backend import rng
+from sims.engine.validation import Interval, check_array, check_number, check_seed
 
 __all__ = ["Dataset", "load_digits_dataset", "prepare_dataset", "digits", "few_shot_indices", "check_labels"]
 
@@ -138,7 +138,7 @@ def prepare_dataset(
     ``rescale``: min-max scale pixels to ``[0, 1]`` using the global min/max of ``X`` (a no-op for
     data already spanning ``[0, 1]``); the augmentations and OOD shifts assume that range.
 
-    Split: within each class, a permutation from ``sims.backend.rng(seed, "split", class)`` sends
+    Split: within each class, a permutation from ``sims.engine.backend.rng(seed, "split", class)`` sends
     ``round(test_fraction * n_c)`` samples (clipped to ``[1, n_c - 1]``) to the test set, so the split
     depends only on ``seed`` and the labels, never on the order of other classes.
     """
@@ -188,7 +188,7 @@ def digits(test_fraction: float = 0.3, seed: int = 0) -> Dataset:
 
 
 def few_shot_indices(y: Any, k: int | None, seed: int, *, n_classes: int | None = None) -> np.ndarray:
-    """Indices of ``k`` samples per class (sorted): ``sims.generators.few_shot_indices`` on numpy labels.
+    """Indices of ``k`` samples per class (sorted): ``sims.engine.generators.few_shot_indices`` on numpy labels.
 
     ``k=None`` keeps every sample. Raises ValueError naming ``k`` when a class has fewer than ``k``
     samples (or is absent), instead of silently returning an unbalanced subset.

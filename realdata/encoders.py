@@ -12,7 +12,7 @@ Representations (the "output features" the paper evaluates, Zhang et al. 2025 §
 
 CL and NCL under the same seed share their initial weights, batch order and augmentation draws (common
 random numbers), so their difference reflects the ReLU only. Seeds are derived with
-``sims.backend.seed_sequence(seed, "encoder", arch)``.
+``sims.engine.backend.seed_sequence(seed, "encoder", arch)``.
 
 Feature extraction: :func:`encode` returns numpy float32 ``(N, d)``; :func:`encode_torch` returns a CPU
 tensor that any Array-API namespace takes zero-copy with ``xp.from_dlpack``.
@@ -30,7 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from realdata.augment import AugmentConfig, make_generator, random_augment, simclr_views, torch_seed
-from sims.validation import POSITIVE, Interval, check_array, check_number, check_option, check_seed
+from sims.engine.validation import POSITIVE, Interval, check_array, check_number, check_option, check_seed
 
 __all__ = [
     "VARIANTS",

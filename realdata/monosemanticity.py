@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from sims.validation import Interval, check_array, check_number, check_option
+from sims.engine.validation import Interval, check_array, check_number, check_option
 
 __all__ = [
     "zero_threshold",

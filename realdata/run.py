@@ -15,9 +15,9 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from sims import cli
-from sims.runner import SweepConfig, fixed
-from sims.validation import NONNEG, UNIT, Interval, check_number, check_values
+from sims.sweep import cli
+from sims.sweep.config import SweepConfig, fixed
+from sims.engine.validation import NONNEG, UNIT, Interval, check_number, check_values
 
 __all__ = ["RealDataConfig", "cell_fn", "figures", "load_data", "main"]
 
@@ -141,7 +141,7 @@ def cell_fn(cell: dict, seed: int) -> list[dict]:
 def figures(rows: list[dict], out_dir: Path, config: RealDataConfig) -> list[Path]:
     """Tables (summary.csv, differences.csv, theory_check.csv, report.md) and accuracy-curve figures."""
     from realdata import summary
-    from sims import io as sio
+    from sims.sweep import io as sio
 
     out_dir = Path(out_dir)
     written = []

@@ -5,7 +5,7 @@ the CL features, then every scenario on the frozen features:
 
 - ``label_noise``: the probe is fit on train labels flipped with probability η to a uniformly chosen
   OTHER class (symmetric noise); accuracy on the clean test labels. All η share one factorization of the
-  train features (``sims.probes.fit_linear`` with a label-set axis).
+  train features (``sims.engine.probes.fit_linear`` with a label-set axis).
 - ``gaussian_noise`` / ``uniform_noise``: the probe is fit on clean train features; test IMAGES get
   i.i.d. pixel noise of standard deviation ``level`` (uniform: U(−√3 s, √3 s)), no clipping.
 - ``few_shot``: the probe is fit on ``k`` train samples per class (``level = k``; ``0`` stands for all).
@@ -16,7 +16,7 @@ Common random numbers: within a replicate all representations see the same split
 subsets and pixel-noise draws, and CL / NCL share their initial weights and augmentation draws, so paired
 differences between representations have small variance.
 
-Probe: ridge least squares on one-hot targets (``sims.probes.fit_linear``, Cholesky), after centring the
+Probe: ridge least squares on one-hot targets (``sims.engine.probes.fit_linear``, Cholesky), after centring the
 train features and dividing them by ``sqrt(tr Cov)`` (total variance 1). That global rescaling keeps each
 representation's geometry (no per-dimension standardization, which would blow up rare sparse latents)
 and makes one ``ridge`` value mean the same for every representation.
@@ -41,10 +41,10 @@ from realdata.encoders import (
     train_sae,
 )
 from realdata.monosemanticity import class_geometry, monosemanticity_report
-from sims.generators import flip_labels
-from sims.backend import rng
-from sims.probes import fit_linear
-from sims.validation import NONNEG, UNIT, check_number, check_option, check_values
+from sims.engine.generators import flip_labels
+from sims.engine.backend import rng
+from sims.engine.probes import fit_linear
+from sims.engine.validation import NONNEG, UNIT, check_number, check_option, check_values
 
 __all__ = [
     "REPRESENTATIONS",

@@ -28,7 +28,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from sims.stats import t_stats
+from sims.engine.stats import t_stats
 
 __all__ = [
     "mean_ci",
@@ -54,7 +54,7 @@ PREDICTORS = {
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, float]:
     """``{"n", "mean", "sd", "ci"}``: ``ci`` is the Student-t half-width (NaN if n < 2); None and NaN
-    values are left out (``sims.stats.t_stats``)."""
+    values are left out (``sims.engine.stats.t_stats``)."""
     v = np.asarray([x for x in values if x is not None and not (isinstance(x, float) and math.isnan(x))], float)
     n, mean, sd, ci = t_stats(v, level)
     return {"n": n, "mean": mean, "sd": sd, "ci": ci}

@@ -52,7 +52,7 @@ def machine() -> dict[str, Any]:
 def write(path: str | os.PathLike, *, benchmark: str, workload: str, ours_s: float, peer: str | None,
           peer_s: float | None, details: Mapping[str, Any], note: str = "", metric: str = "median wall seconds") -> Path:
     """Write one benchmark result atomically (see the module docstring for the fields)."""
-    from sims import io as sio
+    from sims.sweep import io as sio
 
     data = {"benchmark": benchmark, "workload": workload, "metric": metric, "ours_s": float(ours_s),
             "peer": peer, "peer_s": None if peer_s is None else float(peer_s), "date_utc": sio.utc_now(),

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from sims import cli
-from sims import io as sio
+from sims.sweep import cli
+from sims.sweep import io as sio
 
 __all__ = ["build", "build_parser", "main", "DEFAULT_OUT", "PDF_NAME"]
 
@@ -78,7 +78,7 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
 
     from reports import inputs, results, sections
     from reports.checks import ChecksJob, registry
-    from sims.validation import Interval, check_number
+    from sims.engine.validation import Interval, check_number
     from reports.figures import two_feature_figure
     from reports.layout import FigureBlock, render_pdf, render_png
 

@@ -203,7 +203,7 @@ class ChecksJob:
 
         from tqdm import tqdm
 
-        from sims import io as sio
+        from sims.sweep import io as sio
 
         results: dict[str, dict[str, Any]] = {}
         try:

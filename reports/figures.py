@@ -2,7 +2,7 @@
 
 Each ``*_figure`` function returns ``draw(fig, rect)`` (see ``reports.layout.FigureBlock``) that lays its
 panels out inside ``rect`` with a gridspec: the same drawing goes on a PDF page and into a PNG.
-Means are over replicates with 95% Student-t intervals (``sims.margin_report.aggregate``,
+Means are over replicates with 95% Student-t intervals (``sims.margins.report.aggregate``,
 ``realdata.summary`` tables); intervals are drawn as error bars or bands.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from sims.stats import t_stats
+from sims.engine.stats import t_stats
 
 __all__ = ["grid", "representations", "two_feature_figure", "margin_accuracy_figure", "phase_table", "phase_figure", "separation_figure",
            "realdata_curves_figure", "realdata_mono_figure", "COLORS"]
@@ -81,7 +81,7 @@ def _mf(r: Mapping) -> bool:
 def margin_accuracy_figure(rows: list[dict], config: Any) -> Draw:
     """Matched-filter accuracy vs input noise per code (largest valid ratio), mean +- 95% CI over
     replicates, with the theory curve (exact (M7) or mean-field (M10)) dashed; one panel per sparsity."""
-    from sims.margin_report import aggregate
+    from sims.margins.report import aggregate
 
     acc = aggregate(rows, ("sparsity", "code", "ratio", "level"), "acc", _mf)
     th = aggregate(rows, ("sparsity", "code", "ratio", "level"), "acc_theory", _mf)
@@ -200,7 +200,7 @@ def phase_figure(table: list[dict], config: Any) -> Draw:
 def separation_figure(rows: list[dict], config: Any) -> Draw:
     """Without input noise: median matched-filter margin (with the per-sample bound (M3)) and the pooled
     Fisher separation (with its exact value (M9)) against the superposition ratio, per sparsity."""
-    from sims.margin_report import aggregate
+    from sims.margins.report import aggregate
 
     lam0 = min(config.input_noise)
     marg = aggregate(rows, ("sparsity", "code", "ratio"), "margin_q50", lambda r: _mf(r) and r.get("level") == lam0)

@@ -1,7 +1,7 @@
 """Find, check and (when missing) produce the run folders the report is built from.
 
 A *source* is one sweep CLI (``python -m sims.margin_sweep``, ``python -m realdata.run``, ...). Its
-results live in a run folder written by ``sims.runner``: ``manifest.json`` + ``results.csv`` (+ the
+results live in a run folder written by ``sims.sweep.runner``: ``manifest.json`` + ``results.csv`` (+ the
 CLI's own tables). Where the folder of each source comes from, first match wins:
 
 1. an explicit flag (``--margin DIR``, ``--realdata DIR``, ``--robustness DIR``);
@@ -79,7 +79,7 @@ def _robustness_counts(rows: list[dict], config: Any) -> dict[str, int]:
 
 SOURCES: dict[str, Source] = {
     "margin": Source(
-        "margin", "Main sweep (margins and separation)", "sims.margin_sweep", "sims.margin_sweep.MarginConfig",
+        "margin", "Main sweep (margins and separation)", "sims.margin_sweep", "sims.margins.config.MarginConfig",
         ("code", "ratio", "sparsity", "cell_seed", "rep", "record", "readout", "noise", "level", "acc",
          "margin_q50", "fisher", "fisher_exact", "acc_theory", "check", "kind", "holds", "tightness", "mu",
          "lam_star", "sign_at_zero")),
@@ -88,13 +88,13 @@ SOURCES: dict[str, Source] = {
         ("replicate", "cell_seed", "representation", "scenario", "level", "metric", "value"),
         tables=("summary.csv", "differences.csv", "theory_check.csv"), count_tables=_realdata_counts),
     "robustness": Source(
-        "robustness", "Toy models (robustness sweep)", "sims.robustness_sweep", "sims.robustness_sweep.RobustnessConfig",
+        "robustness", "Toy models (robustness sweep)", "sims.robustness_sweep", "sims.robustness.config.RobustnessConfig",
         ("sparsity", "m", "cell_seed", "record", "rep", "comparator", "role", "scenario", "kind", "at", "level",
          "n_train", "acc"),
         tables=("summary.csv", "differences.csv", "boundaries.csv"),
         count_tables=_robustness_counts,
         json_files=(("verdict.json", ("sparsity", "m", "n_train", "clean", "label_noise", "input_noise")),),
-        claim_modules=("theory.robustness",)),
+        claim_modules=("sims.robustness.claims",)),
 }
 
 
@@ -134,7 +134,7 @@ def _fail(path: Path, msg: str) -> ValueError:
 
 
 def read_table(path: Path, required: Sequence[str] = (), expected_rows: int | None = None) -> tuple[list[str], list[dict[str, str]]]:
-    """Header and rows of a CSV written by ``sims.io.write_csv``; ValueError naming ``path`` if it is
+    """Header and rows of a CSV written by ``sims.sweep.io.write_csv``; ValueError naming ``path`` if it is
     missing, unreadable, lacks a ``required`` column, has a row with a different number of fields than
     the header (truncated or damaged) or a row count other than ``expected_rows``."""
     if not path.is_file():
@@ -177,7 +177,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def load_run(source: Source, folder: str | os.PathLike, origin: str) -> Run:
     """Check the run folder of ``source`` completely and read it (see the module docstring)."""
-    from sims.runner import FORMAT_VERSION
+    from sims.sweep.runner import FORMAT_VERSION
 
     path = Path(folder)
     if not path.is_dir():
@@ -188,10 +188,10 @@ def load_run(source: Source, folder: str | os.PathLike, origin: str) -> Run:
     if fmt != FORMAT_VERSION:
         raise _fail(man_path, f"format_version == {fmt!r}, this toolkit reads {FORMAT_VERSION}: a results folder "
                               f"from another version; rerun {source.command}")
-    if man.get("config_class") != source.config_class:
+    cls = source.config_type()
+    if man.get("config_class") not in (source.config_class, *cls.former_names):
         raise _fail(man_path, f"config_class == {man.get('config_class')!r}, expected {source.config_class!r} "
                               f"(not a run of {source.command})")
-    cls = source.config_type()
     if man.get("config_version") != cls.version:
         raise _fail(man_path, f"config_version == {man.get('config_version')!r}, {source.config_class} is now "
                               f"version {cls.version!r}: a results folder from another version; rerun {source.command}")
@@ -235,7 +235,8 @@ def find_latest(runs_dir: Path, sources: Mapping[str, Source]) -> dict[str, tupl
     found: dict[str, list[tuple[str, str, Path]]] = {}
     if not runs_dir.is_dir():
         return {}
-    by_class = {s.config_class: s.name for s in sources.values()}
+    by_class = {name: s.name for s in sources.values()
+                for name in (s.config_class, *s.config_type().former_names)}
     for sub in sorted(runs_dir.iterdir()):
         if not (sub.is_dir() and (sub / "manifest.json").is_file() and (sub / "results.csv").is_file()):
             continue

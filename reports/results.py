@@ -89,7 +89,7 @@ def missing_part(title: str, why: str) -> Part:
 
 # ------------------------------------------------------------------------------------------ main sweep
 def margin_part(run: Any, tables_dir: Path, title: str) -> Part:
-    from sims.margin_report import check_summary, crossovers
+    from sims.margins.report import check_summary, crossovers
 
     cfg = run.config
     rows = typed(run.rows)

@@ -17,11 +17,11 @@ import numpy as np
 from reports import figures as F
 from reports.layout import FigureBlock, Heading, Paragraph, Table
 from reports.results import Part, num, rel_path
-from sims.phase import KEYS as SUMMARY_KEYS
+from sims.robustness.phase import KEYS as SUMMARY_KEYS
 
 __all__ = ["robustness_part", "counts", "SUMMARY_KEYS", "CLAIM_FIGURES"]
 
-#: summary.csv has one row per distinct SUMMARY_KEYS (= sims.phase.KEYS) of results.csv, differences.csv one
+#: summary.csv has one row per distinct SUMMARY_KEYS (= sims.robustness.phase.KEYS) of results.csv, differences.csv one
 #: per distinct _DIFF_KEYS where both sides were run
 _DIFF_KEYS = tuple(k for k in SUMMARY_KEYS if k != "comparator")
 MONO, POLY = "dense", "superposed"

@@ -82,7 +82,7 @@ def provenance(runs: Mapping[str, Any], checks: CheckRecord | None, build_git: A
         cells += [str((run.manifest.get("versions") or {}).get(pkg) or "-") for run in runs.values()]
         vrows.append([pkg, *cells])
     blocks.append(Table("Package versions (this build, and as recorded by each run)",
-                        ["package", "this build", *runs], vrows, source="sims.io.package_versions; manifest.json",
+                        ["package", "this build", *runs], vrows, source="sims.sweep.io.package_versions; manifest.json",
                         align="l" * (2 + len(runs))))
     for name, run in runs.items():
         blocks.append(Paragraph(f"{name} ({run.source.command}): {run.manifest.get('caption', '')} (folder found as: "
@@ -202,9 +202,9 @@ def formulas_section(claims: Sequence[ClaimRow], two_feature: FigureBlock) -> li
 # ------------------------------------------------------------------------------------------ benchmarks
 #: benchmark files (benchmarks/results/<name>.json): short name, title, the command that makes them
 BENCHMARKS = {
-    "p1_probes": ("P1 probes", "P1: batched softmax probes (sims.sgd) vs scikit-learn",
+    "p1_probes": ("P1 probes", "P1: batched softmax probes (sims.engine.sgd) vs scikit-learn",
                   "python benchmarks/p1_probes.py --json benchmarks/results/p1_probes.json"),
-    "p2_toy_model": ("P2 toy model", "P2: toy-model trainer (sims.toy_model) vs PyTorch",
+    "p2_toy_model": ("P2 toy model", "P2: toy-model trainer (sims.engine.toy_model) vs PyTorch",
                      "python benchmarks/p2_toy_model.py --json benchmarks/results/p2_toy_model.json"),
     "main_job_walltime": ("main job", "Main job wall time (python -m sims.margin_sweep)",
                           "python benchmarks/main_job_walltime.py --json benchmarks/results/main_job_walltime.json"),

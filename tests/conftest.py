@@ -56,7 +56,7 @@ BACKEND_PARAMS = [
 @pytest.fixture(params=BACKEND_PARAMS)
 def xp(request):
     """Array-API namespace: numpy (via array_api_compat), array_api_strict, cupy when present."""
-    from sims.backend import resolve_backend
+    from sims.engine.backend import resolve_backend
 
     return resolve_backend(request.param)
 

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sims.executors import dask_available  # noqa: E402
+from sims.sweep.executors import dask_available  # noqa: E402
 from tests.apps import tiny_sweep as tiny  # noqa: E402
 from tests.apps.tiny_sweep import TinyConfig  # noqa: E402
 
@@ -250,7 +250,7 @@ def test_fuzzed_bad_config_dicts_raise_value_error_naming_the_key():
 
 
 def test_missing_dist_extra_gives_a_clear_one_line_error(monkeypatch, tmp_path):
-    import sims.executors as ex
+    import sims.sweep.executors as ex
 
     monkeypatch.setattr(ex, "dask_available", lambda: (False, "ModuleNotFoundError: No module named 'distributed'"))
     rc, stdout, stderr = _call(["--scheduler", "local", "--out", str(tmp_path / "o")])

@@ -1,4 +1,4 @@
-"""Tests of sims.codes: families, Welch bound, frame quality, metric known answers and invariances."""
+"""Tests of sims.engine.codes: families, Welch bound, frame quality, metric known answers and invariances."""
 from __future__ import annotations
 
 import math
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sims import backend as B
-from sims import codes as K
+from sims.engine import backend as B
+from sims.engine import codes as K
 
 
 def unit_or_zero(W, tol=1e-12):

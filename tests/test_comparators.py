@@ -1,12 +1,12 @@
-"""Tests of sims.comparators: monosemanticity metrics on known codes, the trained comparators' known
+"""Tests of sims.robustness.comparators: monosemanticity metrics on known codes, the trained comparators' known
 regimes (small models), seeding, validation."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sims import comparators as K
-from sims.codes import make_code
+from sims.robustness import comparators as K
+from sims.engine.codes import make_code
 
 
 def rotation(m, seed):

@@ -1,4 +1,4 @@
-"""Tests of sims.generators: rates within 4 standard errors, chunking / backend invariance, validation."""
+"""Tests of sims.engine.generators: rates within 4 standard errors, chunking / backend invariance, validation."""
 from __future__ import annotations
 
 import json
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sims import backend as B
-from sims import generators as G
-from sims.generators import FeatureSpec
+from sims.engine import backend as B
+from sims.engine import generators as G
+from sims.engine.generators import FeatureSpec
 
 N = 4000  # samples per statistical check (one random block)
 Z = 4.0  # tolerance in standard errors

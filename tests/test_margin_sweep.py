@@ -1,4 +1,4 @@
-"""sims.margin_sweep (the main job) and sims.margin_report: --quick end to end, bounds hold in the
+"""sims.margin_sweep (the main job) and sims.margins.report: --quick end to end, bounds hold in the
 output, reruns are cached and byte-identical, bad input is one line / exit 2 / nothing written, --help
 lists every flag, captions come from the config, codes and the pooled Fisher estimate are right."""
 from __future__ import annotations
@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 import pypdf
 
-from sims import margin_sweep as MS
+import sims.margin_sweep as MS
+from sims.margins import cell as margin_cell
 from theory import margins as T
+from theory import margins_claims as TC
 
 FIGS = ("margins", "accuracy", "crossover")
 
@@ -181,9 +183,9 @@ def test_pooled_fisher_estimate_matches_exact():
     n, m, r, S = 16, 6, 12, 0.8
     W = MS.build_code("random", n, m, r, 4)
     G = W.T @ W
-    x, y = T._sample(n, S, 200000, rng)
+    x, y = TC._sample(n, S, 200000, rng)
     z = rng.standard_normal(x.shape)
     lams = np.array([0.0, 0.3])
-    est = MS._pooled_fisher(x @ G[:, :r], z @ G[:, :r], y, lams)
+    est = margin_cell._pooled_fisher(x @ G[:, :r], z @ G[:, :r], y, lams)
     exact = T.fisher_separation_code(G, r, S, lams)
     assert np.allclose(est, exact, rtol=0.03)

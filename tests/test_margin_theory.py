@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from theory import margins as T
+from theory import margins_claims as TC
 
 CODES = ("mono", "random", "antipodal", "frame")
 
@@ -31,14 +32,14 @@ def make_W(code: str, n: int, m: int, n_rep: int, rng: np.random.Generator) -> n
         for j, axis in zip(range(2 * pairs, n_rep), range(pairs, m)):
             W[axis, j] = 1.0
     else:
-        from sims.codes import make_code
+        from sims.engine.codes import make_code
 
         W[:, :n_rep] = np.asarray(make_code("frame", n_rep, m, int(rng.integers(1 << 30)), n_iter=30))
     return W
 
 
 def sample(n: int, S: float, N: int, rng: np.random.Generator, amplitude=(0.0, 1.0)):
-    return T._sample(n, S, N, rng, amplitude)
+    return TC._sample(n, S, N, rng, amplitude)
 
 
 @st.composite
@@ -98,7 +99,7 @@ def test_a_tighter_false_bound_is_caught():
     v1, _, cov = violations(x, y, W, 40, _wrong_bound, (0.0, 1.0))
     assert cov > 500 and v1 > 0
     # and the claim's own check reports it
-    res = T.check_margin(np.random.default_rng(1), bound=_wrong_bound)
+    res = TC.check_margin(np.random.default_rng(1), bound=_wrong_bound)
     assert not res.passed and res.numbers["violations"] > 0
 
 
@@ -317,11 +318,11 @@ def test_runtime_does_not_import_sympy():
 
 def test_claims_registered_and_pass():
     from theory import claims as C
-    from sims.backend import rng
+    from sims.engine.backend import rng
 
     ids = {c.id for c in C.all_claims()}
-    assert {c.id for c in T.MARGIN_CLAIMS} <= ids
-    for c in T.MARGIN_CLAIMS:
+    assert {c.id for c in TC.MARGIN_CLAIMS} <= ids
+    for c in TC.MARGIN_CLAIMS:
         res = c.check(rng(0, c.id))
         assert res.passed, (c.id, res.evidence)
 

@@ -1,4 +1,4 @@
-"""Tests of sims.metrics: hand-computed known answers, invariances, batching, backends, validation."""
+"""Tests of sims.engine.metrics: hand-computed known answers, invariances, batching, backends, validation."""
 from __future__ import annotations
 
 import math
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sims import backend as B
-from sims import metrics as M
+from sims.engine import backend as B
+from sims.engine import metrics as M
 
 S = np.array([[1.0, 2.0, 0.0],
               [3.0, 1.0, 1.0],
@@ -78,7 +78,7 @@ def test_fisher_matches_formula_and_invariances(v, data):
     den = a.var() + b.var()
     if den < 1e-6:
         return
-    J = (a.mean() - b.mean()) ** 2 / den  # DESIGN.md formula, population variances
+    J = (a.mean() - b.mean()) ** 2 / den  # docs/DESIGN.md formula, population variances
     got = float(M.fisher_separation(v, y))
     assert math.isclose(got, J, rel_tol=1e-9, abs_tol=1e-12)
     assert math.isclose(float(M.fisher_separation(v, 1 - y)), got, rel_tol=1e-9, abs_tol=1e-12)  # symmetric

@@ -1,4 +1,4 @@
-"""Closed-form probes (sims.probes): known answers, invariances, batching, backends, validation."""
+"""Closed-form probes (sims.engine.probes): known answers, invariances, batching, backends, validation."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 import scipy.linalg
 from hypothesis import given, settings, strategies as st
 
-from sims import backend as B
-from sims.probes import LinearProbe, fit_lda, fit_linear
+from sims.engine import backend as B
+from sims.engine.probes import LinearProbe, fit_lda, fit_linear
 
 SOLVERS = ("cholesky", "qr", "svd")
 

@@ -20,7 +20,7 @@ pytest.importorskip("sklearn")
 from realdata import summary  # noqa: E402
 from realdata.run import RealDataConfig, main  # noqa: E402
 from realdata.scenarios import fit_readout  # noqa: E402
-from sims.io import read_csv  # noqa: E402
+from sims.sweep.io import read_csv  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

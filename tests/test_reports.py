@@ -384,7 +384,7 @@ def test_pdf_table_numbers_equal_the_csvs(built, runs_dir):
         lo, hi = row[4].strip("[]").split(", ")
         assert _close(lo, d["lo"]) and _close(hi, d["hi"])
     # main sweep: derived tables equal a recomputation from results.csv, and the PDF shows them
-    from sims.margin_report import check_summary, crossovers
+    from sims.margins.report import check_summary, crossovers
     from sims.margin_sweep import MarginConfig
 
     rows = [{k: (None if v == "" else (float(v) if re.fullmatch(r"[-0-9.e+]+|nan", v) else v)) for k, v in r.items()}

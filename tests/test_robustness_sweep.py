@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sims import phase
-from sims import robustness_sweep as RS
+from sims.robustness import phase
+import sims.robustness_sweep as RS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,7 +59,7 @@ def test_quick_outputs(quick_run):
     v = json.loads((out / "verdict.json").read_text())
     assert v["available"] and {"clean", "label_noise", "input_noise", "gap_summary"} <= set(v)
     man = json.loads((out / "manifest.json").read_text())
-    assert man["config_class"] == "sims.robustness_sweep.RobustnessConfig" and man["rows"] == len(df)
+    assert man["config_class"] == "sims.robustness.config.RobustnessConfig" and man["rows"] == len(df)
     assert "Fig. 5 pattern" in res.stdout
 
 

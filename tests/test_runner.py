@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the test app is imported as tests.apps.tiny_sweep (also by workers)
     sys.path.insert(0, str(ROOT))
 
-from sims import io as sio  # noqa: E402
-from sims.executors import auto_cells_per_task, dask_available, open_executor  # noqa: E402
-from sims.runner import CellError, SweepConfig, SweepInterrupted, run_sweep  # noqa: E402
+from sims.sweep import io as sio  # noqa: E402
+from sims.sweep.executors import auto_cells_per_task, dask_available, open_executor  # noqa: E402
+from sims.sweep.runner import CellError, SweepConfig, SweepInterrupted, run_sweep  # noqa: E402
 from tests.apps import tiny_sweep as tiny  # noqa: E402
 from tests.apps.tiny_sweep import TinyConfig, cell_fn  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Tests of sims.scenarios on planted codes: known answers (eta = 0 is clean, k = all is the full set,
+"""Tests of sims.robustness.scenarios on planted codes: known answers (eta = 0 is clean, k = all is the full set,
 lam = 0 is clean), realized noise rates, invariances of the least-squares probe, OOD laws, validation."""
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from sims import scenarios as sc
-from sims.codes import make_code
-from sims.generators import FeatureSpec
-from sims.probes import fit_linear
+from sims.robustness import scenarios as sc
+from sims.engine.codes import make_code
+from sims.engine.generators import FeatureSpec
+from sims.engine.probes import fit_linear
 
 N, M, S = 12, 6, 0.8
 

@@ -1,4 +1,4 @@
-"""Iterative probes (sims.sgd): scikit-learn equivalence, stationarity, solvers, batching, validation."""
+"""Iterative probes (sims.engine.sgd): scikit-learn equivalence, stationarity, solvers, batching, validation."""
 from __future__ import annotations
 
 import warnings
@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy.optimize import minimize
 
-from sims import backend as B
-from sims.probes import LinearProbe, fit_linear
-from sims.sgd import ConvergenceWarning, fit_sgd
+from sims.engine import backend as B
+from sims.engine.probes import LinearProbe, fit_linear
+from sims.engine.sgd import ConvergenceWarning, fit_sgd
 
 LOSSES = ("softmax", "logistic", "hinge")
 
@@ -223,9 +223,9 @@ def test_problem_does_not_depend_on_its_batch_companions(host_rng):
 
 
 def test_threads_do_not_change_results(host_rng, monkeypatch):
-    import sims.sgd
+    import sims.engine.lbfgs
 
-    monkeypatch.setattr(sims.sgd, "_CHUNK_ELEMENTS", 1024)  # many row chunks -> the pool is used
+    monkeypatch.setattr(sims.engine.lbfgs, "_CHUNK_ELEMENTS", 1024)  # many row chunks -> the pool is used
     H, _ = _data(host_rng, n=1000, d=4, batch=(2,))
     Y = host_rng.integers(0, 3, size=(2, 3, 1000))
     one = fit_sgd(H.astype(np.float32), Y, 3, C=1.0, threads=1)
@@ -288,11 +288,11 @@ def test_non_convergence_warns_quoting_tol_and_max_iter(host_rng):
 
 
 def test_line_search_failure_stops_the_problem_only(host_rng, monkeypatch):
-    import sims.sgd
+    import sims.engine.lbfgs
 
     H, _ = _data(host_rng)
     Y = np.stack([host_rng.integers(0, 3, 150), np.zeros(150, dtype=int)])
-    monkeypatch.setattr(sims.sgd, "_C1", 1.0)  # Armijo with c1 = 1 cannot hold for a convex F
+    monkeypatch.setattr(sims.engine.lbfgs, "_C1", 1.0)  # Armijo with c1 = 1 cannot hold for a convex F
     with pytest.warns(ConvergenceWarning, match="line search found no decrease"):
         probe = fit_sgd(H, Y, 3, C=1.0, tol=1e-6)
     assert not np.any(probe.converged) and np.all(probe.n_iter == 1)

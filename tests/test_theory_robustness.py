@@ -8,8 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from sims.codes import make_code
-from sims.generators import flip_labels
+from sims.engine.codes import make_code
+from sims.engine.generators import flip_labels
+from sims.robustness import claims as RC
 from theory import robustness as R
 
 
@@ -128,30 +129,30 @@ def test_finite_sample_model_matches_monte_carlo_and_catches_wrong_variants():
     """(R7) within 5 combined SE of simulated LS probes; two wrong variants fail the same check: the
     Gaussian leading order (no skewness) at n = 200, eta = 0.8, and a model that ignores label noise."""
     rng = np.random.default_rng(11)
-    good = R.verify_finite_sample(rng, points=((200, 0.8), (1000, 0.5)), reps=30, codes=("mono",),
+    good = RC.verify_finite_sample(rng, points=((200, 0.8), (1000, 0.5)), reps=30, codes=("mono",),
                                   n_pop=40000, n_test=1500)
     assert good.passed, good.evidence
-    gauss = R.verify_finite_sample(np.random.default_rng(11), points=((200, 0.8),), reps=30, codes=("mono",),
+    gauss = RC.verify_finite_sample(np.random.default_rng(11), points=((200, 0.8),), reps=30, codes=("mono",),
                                    n_pop=40000, n_test=1500,
                                    predict=lambda m, n, e: R.predicted_accuracy(m, n, e, order=1, return_se=True))
     assert not gauss.passed, gauss.evidence
-    blind = R.verify_finite_sample(np.random.default_rng(11), points=((1000, 0.5),), reps=30, codes=("mono",),
+    blind = RC.verify_finite_sample(np.random.default_rng(11), points=((1000, 0.5),), reps=30, codes=("mono",),
                                    n_pop=40000, n_test=1500,
                                    predict=lambda m, n, e: R.predicted_accuracy(m, n, 0.0, return_se=True))
     assert not blind.passed, blind.evidence
 
 
 def test_eta_invariance_check_and_a_wrong_shrinkage():
-    assert R.verify_eta_invariance(np.random.default_rng(3)).passed
-    wrong = R.verify_eta_invariance(np.random.default_rng(3), shrink=lambda eta, C: 1 - eta)  # two-class formula
+    assert RC.verify_eta_invariance(np.random.default_rng(3)).passed
+    wrong = RC.verify_eta_invariance(np.random.default_rng(3), shrink=lambda eta, C: 1 - eta)  # two-class formula
     assert not wrong.passed, wrong.evidence
 
 
 def test_input_noise_boundary_check_passes_and_catches_noise_on_the_code():
     kw = dict(reps=4, n_train=3000, n_pop=30000, n_test=800, steps=800)
-    good = R.verify_input_noise_boundary(np.random.default_rng(5), **kw)
+    good = RC.verify_input_noise_boundary(np.random.default_rng(5), **kw)
     assert good.passed, good.evidence
-    wrong = R.verify_input_noise_boundary(np.random.default_rng(5), noise_on="h", **kw)
+    wrong = RC.verify_input_noise_boundary(np.random.default_rng(5), noise_on="h", **kw)
     assert not wrong.passed, wrong.evidence
 
 
@@ -160,9 +161,9 @@ def test_claims_are_registered():
     from theory import claims as C
 
     ids = {c.id for c in C.all_claims()}
-    for c in R.ROBUSTNESS_CLAIMS:
+    for c in RC.ROBUSTNESS_CLAIMS:
         assert c.id in ids and callable(c.check) and c.verdict_text
-    assert "theory.robustness" in C.CLAIM_MODULES
+    assert "sims.robustness.claims" in C.CLAIM_MODULES
 
 
 @pytest.mark.parametrize("call,match", [

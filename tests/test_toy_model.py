@@ -1,4 +1,4 @@
-"""Tests of sims.toy_model: gradients, solvers, backends, batching, known toy-model facts, validation."""
+"""Tests of sims.engine.toy_model: gradients, solvers, backends, batching, known toy-model facts, validation."""
 from __future__ import annotations
 
 import json
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from sims import backend as B
-from sims import toy_model as T
-from sims.generators import FeatureSpec, sample_features
+from sims.engine import backend as B
+from sims.engine import toy_model as T
+from sims.engine.generators import FeatureSpec, sample_features
 
 
 def _cfg(**kw) -> T.ToyModelConfig:

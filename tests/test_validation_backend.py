@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from sims import backend as B
-from sims.validation import (
+from sims.engine import backend as B
+from sims.engine.validation import (
     Interval, UNIT_OPEN_RIGHT, check_array, check_number, check_option, check_values,
 )
 

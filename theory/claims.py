@@ -22,7 +22,7 @@ __all__ = ["CheckResult", "Claim", "register", "get", "all_claims", "add_module"
 #: a verdict is "holds", "fails", or a sentence starting "holds only when"
 VERDICTS = ("holds", "holds only when", "fails")
 #: modules whose import registers claims (extend with add_module)
-CLAIM_MODULES: list[str] = ["theory.two_feature_claims", "theory.margins", "theory.robustness"]
+CLAIM_MODULES: list[str] = ["theory.two_feature_claims", "theory.margins_claims", "sims.robustness.claims"]
 
 _REGISTRY: dict[str, "Claim"] = {}
 
@@ -117,7 +117,7 @@ def get(claim_id: str) -> Claim:
 
 def run_checks(seed: int = 0, ids: Iterable[str] | None = None) -> list[tuple[Claim, CheckResult, float]]:
     """Run the checks of ``ids`` (default all), each with its own generator seeded from (seed, id)."""
-    from sims.backend import rng as make_rng
+    from sims.engine.backend import rng as make_rng
 
     claims = all_claims() if ids is None else [get(i) for i in ids]
     out = []

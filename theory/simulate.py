@@ -1,6 +1,6 @@
 """Independent Monte Carlo of the two-feature model: the ground truth the closed forms are checked against.
 
-Nothing here uses the derived expressions: samples are drawn from the definition (DESIGN.md), and every
+Nothing here uses the derived expressions: samples are drawn from the definition (docs/DESIGN.md), and every
 estimate comes with a standard error computed from the sample (binomial, jackknife over blocks, or the
 spread over replications). Randomness only through the ``numpy.random.Generator`` passed in.
 """
@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from sims.validation import Interval, check_number, check_option
+from sims.engine.validation import Interval, check_number, check_option
 
 __all__ = ["Sample", "sample", "fisher_mc", "rule_error_mc", "ls_probe", "finite_sample_mc"]
 

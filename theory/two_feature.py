@@ -1,4 +1,4 @@
-"""Exact theory of the paper's two-feature model (DESIGN.md "The two-feature model"; paper §4.3, App. B.3-B.4).
+"""Exact theory of the paper's two-feature model (docs/DESIGN.md "The two-feature model"; paper §4.3, App. B.3-B.4).
 
 Model. x = (x1, x2) i.i.d., x_i = 0 w.p. S (sparsity) else Uniform(0, 1). Tasks: ``argmax`` (y = 1 iff
 x1 > x2, ties at (0, 0) broken by a fair coin) and ``presence`` (alias ``detect``: y = 1 iff x1 > 0).
@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from sims.validation import Interval, check_number, check_option, check_values
+from sims.engine.validation import Interval, check_number, check_option, check_values
 from theory._cache import generated as _gen
 
 __all__ = [

@@ -14,11 +14,11 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from sims import cli
-from sims.backend import rng
-from sims.io import new_figure, save_figure
-from sims.runner import SweepConfig
-from sims.validation import Interval, check_number, check_values
+from sims.sweep import cli
+from sims.engine.backend import rng
+from sims.sweep.io import new_figure, save_figure
+from sims.sweep.config import SweepConfig
+from sims.engine.validation import Interval, check_number, check_values
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Symbolic derivation of margins and separation for n features in m dimensions (DESIGN.md,
+"""Symbolic derivation of margins and separation for n features in m dimensions (docs/DESIGN.md,
 "n features in m dimensions").
 
 Setting. x in R^n, x_i = 0 w.p. S, else Uniform(a, b) (0 <= a < b; the moment results use (0, 1), and

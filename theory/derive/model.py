@@ -1,4 +1,4 @@
-"""Symbolic derivation of the two-feature model (DESIGN.md, "The two-feature model"; paper §4.3, App. B.3-B.4).
+"""Symbolic derivation of the two-feature model (docs/DESIGN.md, "The two-feature model"; paper §4.3, App. B.3-B.4).
 
 Everything here is exact sympy in the symbols
 

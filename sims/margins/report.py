@@ -1,6 +1,6 @@
 """Figures and the short PDF report of a ``sims.margin_sweep`` run (rows as written to results.csv).
 
-Three figures (PNG + PDF, written atomically through ``sims.io``) and ``<name>_report.pdf`` beside results.csv:
+Three figures (PNG + PDF, written atomically through ``sims.sweep.io``) and ``<name>_report.pdf`` beside results.csv:
 
 * ``<name>_margins``: median matched-filter margin vs superposition ratio per code with the per-sample
   bound (M3) overlaid (vacuous bounds, <= 0, marked on the zero line), and coherence vs ratio with the
@@ -25,9 +25,9 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from sims import io as sio
-from sims.margin_sweep import ORTHONORMAL_TOL
-from sims.stats import t_stats
+from sims.sweep import io as sio
+from sims.margins.config import ORTHONORMAL_TOL
+from sims.engine.stats import t_stats
 
 __all__ = ["make_figures_and_report", "aggregate", "crossovers", "check_summary", "REPORT_STEM"]
 

@@ -1,16 +1,16 @@
 """Planted-feature data: spike-and-uniform features, labels, label / input corruption, few-shot, shift.
 
-Data model (DESIGN.md, "n features in m dimensions"): ``x in R^n`` with independent coordinates
+Data model (docs/DESIGN.md, "n features in m dimensions"): ``x in R^n`` with independent coordinates
 
     x_i = 0                      with probability S_i            (sparsity)
     x_i ~ Uniform(lo, hi)        with probability p_i = 1 - S_i  (feature i "fires")
 
 Every random helper takes ``seed`` (a non-negative int or a ``numpy.random.SeedSequence``) and draws
-on the host through :func:`sims.backend.draw_rows` under its own key, so that
+on the host through :func:`sims.engine.backend.draw_rows` under its own key, so that
 
 * the feature, tie-break, label-flip, input-noise and few-shot streams never collide;
 * rows ``[start, start + n)`` are identical whatever the chunking (every row-wise helper has ``start``);
-* a seed gives the same data on every backend (host draws moved with :func:`sims.backend.asarray`).
+* a seed gives the same data on every backend (host draws moved with :func:`sims.engine.backend.asarray`).
 
 Row-wise streams are indexed by the sample axis only and shared across leading (batch) axes: a batch
 of instances / noise levels / label sets sees *common random numbers*. Use different seeds where
@@ -24,9 +24,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from sims import backend as B
-from sims.metrics import _check_labels
-from sims.validation import (
+from sims.engine import backend as B
+from sims.engine.metrics import _check_labels
+from sims.engine.validation import (
     NONNEG,
     UNIT,
     UNIT_OPEN_RIGHT,
@@ -51,9 +51,15 @@ __all__ = [
     "shift_spec",
 ]
 
-TASKS = ("argmax", "presence", "detect")  # "detect" is DESIGN.md's word for "presence"
+TASKS = ("argmax", "presence", "detect")  # "detect" is docs/DESIGN.md's word for "presence"
 FLIP_KINDS = ("symmetric", "symmetric_all", "pair", "matrix")
-NOISE_KINDS = ("gaussian", "uniform")
+#: input-noise laws (a new corruption of x is one entry): kind -> draw(g, rows, n), i.i.d. entries of
+#: mean 0 and standard deviation 1 from the host Generator ``g``
+_NOISE_LAWS: dict[str, Any] = {
+    "gaussian": lambda g, k, n: g.standard_normal((k, n)),
+    "uniform": lambda g, k, n: math.sqrt(3.0) * (2.0 * g.random((k, n)) - 1.0),  # U(-√3, √3)
+}
+NOISE_KINDS = tuple(_NOISE_LAWS)
 
 # stream keys: one per kind of randomness, so that streams never collide
 _KEY_FEATURES = "features"
@@ -421,7 +427,7 @@ def add_input_noise(
     """
     check_array("x", x, min_ndim=2, real_floating=True)
     xp = B.get_namespace(x)
-    kind = check_option("kind", kind, NOISE_KINDS)
+    kind = check_option("kind", kind, tuple(_NOISE_LAWS))
     s = check_values("scale", B.to_numpy(scale), Interval(0.0, math.inf, "[)"))  # finite, >= 0
     start = check_number("start", start, NONNEG, integer=True)
     seed = check_seed("seed", seed, sequence=True)
@@ -430,11 +436,8 @@ def add_input_noise(
     except ValueError:
         raise ValueError(f"scale.shape == {s.shape} does not broadcast against x.shape == {tuple(x.shape)}") from None
     N, n = x.shape[-2], x.shape[-1]
-    if kind == "gaussian":
-        fn = lambda g, k: g.standard_normal((k, n))  # noqa: E731
-    else:
-        fn = lambda g, k: math.sqrt(3.0) * (2.0 * g.random((k, n)) - 1.0)  # noqa: E731
-    z = B.draw_rows(B.seed_sequence(seed, _KEY_NOISE, kind), start, start + N, fn)  # (N, n)
+    law = _NOISE_LAWS[kind]
+    z = B.draw_rows(B.seed_sequence(seed, _KEY_NOISE, kind), start, start + N, lambda g, k: law(g, k, n))  # (N, n)
     z_d = B.asarray(z, xp, dtype=x.dtype)
     s_d = B.asarray(s, xp, dtype=x.dtype)
     return x + s_d * z_d

@@ -2,7 +2,7 @@
 
 Every check raises ``ValueError`` whose message names the argument, the offending value and the
 allowed range or options, in the form ``"sparsity == 1.5, must be in [0, 1)"`` (scikit-learn's
-wording). CLIs turn these errors into one line on stderr and exit status 2 (see ``sims.cli``).
+wording). CLIs turn these errors into one line on stderr and exit status 2 (see ``sims.sweep.cli``).
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
+import array_api_compat
 import numpy as np
 
 __all__ = [
@@ -183,9 +184,7 @@ def check_array(
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name}.shape == {tuple(x.shape)}, must be {want}")
     if finite or real_floating:
-        from sims.backend import get_namespace
-
-        xp = get_namespace(x)
+        xp = array_api_compat.array_namespace(x)
         if finite and _is_floating(x, xp) and not bool(xp.all(xp.isfinite(x))):
             raise ValueError(f"{name} contains NaN or infinite values, must be finite")
         if real_floating and not xp.isdtype(x.dtype, "real floating"):

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from sims import backend as B
-from sims.validation import Interval, check_array, check_number
+from sims.engine import backend as B
+from sims.engine.validation import Interval, check_array, check_number
 
 __all__ = [
     "accuracy",
@@ -126,7 +126,7 @@ def _safe_ratio(num: Any, den: Any, xp: Any) -> Any:
 
 
 def fisher_separation(v: Any, y: Any, *, classes: tuple[int, int] = (0, 1)) -> Any:
-    """Fisher separation of a scalar code between two classes (DESIGN.md):
+    """Fisher separation of a scalar code between two classes (docs/DESIGN.md):
 
         J = (E[v | y=a] - E[v | y=b])^2 / (Var[v | y=a] + Var[v | y=b])
 

@@ -1,7 +1,7 @@
 """Linear feature codes ``h = W x`` and their monosemanticity / superposition metrics.
 
 A code is ``W`` of shape ``(m, n)``: column ``W_i`` is the direction of feature ``i`` in ``m`` neurons,
-a unit vector when feature ``i`` is represented and zero when it is dropped (DESIGN.md, "n features
+a unit vector when feature ``i`` is represented and zero when it is dropped (docs/DESIGN.md, "n features
 in m dimensions"). Families (:func:`make_code`):
 
 * ``"mono"``   (``m <= n``): features ``0..m-1`` on the axes ``e_1..e_m``, the rest dropped.
@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from sims import backend as B
-from sims.validation import Interval, NONNEG, check_array, check_number, check_option, check_seed
+from sims.engine import backend as B
+from sims.engine.validation import Interval, NONNEG, check_array, check_number, check_option, check_seed
 
 __all__ = [
+    "code_features",
+    "READOUTS",
     "FAMILIES",
     "make_code",
     "encode",
@@ -38,10 +41,8 @@ __all__ = [
     "interference",
 ]
 
-FAMILIES = ("mono", "random", "antipodal", "frame")
 #: default column-norm threshold below which a feature counts as dropped
 TOL = 1e-6
-_FRAME_KW = {"n_iter": 1000}
 # target of the structural projection: a fraction _ALPHA of the way from the Welch bound to the
 # current coherence (a shrinking target converges faster than projecting onto the bound itself)
 _ALPHA = 0.8
@@ -105,25 +106,63 @@ def _frame_iterate(n: int, m: int, entropy: int, spawn_key: tuple, n_iter: int) 
     return best
 
 
-def _code_host(family: str, n: int, m: int, seed: Any, kw: dict) -> np.ndarray:
-    if family == "mono":
-        if m > n:
-            raise ValueError(f"m == {m}, must be <= n_features == {n} for family 'mono'")
-        W = np.zeros((m, n))
-        W[:, :m] = np.eye(m)  # e_1..e_m; features m..n-1 dropped
-        return W
-    if family == "random":
-        W = B.rng(seed, "code", "random").standard_normal((m, n))
-        return W / np.linalg.norm(W, axis=0)
-    if family == "antipodal":
-        if n > 2 * m:
-            raise ValueError(f"n_features == {n}, must be <= 2 m == {2 * m} for family 'antipodal'")
-        W = np.zeros((m, n))
-        k = np.arange(n) // 2  # pair index = neuron
-        W[k, np.arange(n)] = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)  # W_{2k} = e_k, W_{2k+1} = -e_k
-        return W
+@dataclass(frozen=True)
+class Family:
+    """A code family: ``build(n, m, seed, **options) -> W`` (host float64 ``(m, n)``, unit or zero columns;
+    ``seed`` a SeedSequence) and its keyword options with their defaults (each checked as an int >= 1)."""
+
+    build: Callable[..., np.ndarray]
+    options: Mapping[str, int]
+
+
+#: the code families of :func:`make_code`, in the order the studies list them
+_FAMILIES: dict[str, Family] = {}
+
+
+def _family(name: str, **options: int) -> Callable:
+    """Register ``build`` as the family ``name`` (a new family is one decorated function here)."""
+
+    def register(build: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+        if name in _FAMILIES:
+            raise ValueError(f"family == {name!r} is registered twice")
+        _FAMILIES[name] = Family(build, options)
+        return build
+
+    return register
+
+
+@_family("mono")
+def _mono(n: int, m: int, seed: Any) -> np.ndarray:
+    if m > n:
+        raise ValueError(f"m == {m}, must be <= n_features == {n} for family 'mono'")
+    W = np.zeros((m, n))
+    W[:, :m] = np.eye(m)  # e_1..e_m; features m..n-1 dropped
+    return W
+
+
+@_family("random")
+def _random(n: int, m: int, seed: Any) -> np.ndarray:
+    W = B.rng(seed, "code", "random").standard_normal((m, n))
+    return W / np.linalg.norm(W, axis=0)
+
+
+@_family("antipodal")
+def _antipodal(n: int, m: int, seed: Any) -> np.ndarray:
+    if n > 2 * m:
+        raise ValueError(f"n_features == {n}, must be <= 2 m == {2 * m} for family 'antipodal'")
+    W = np.zeros((m, n))
+    k = np.arange(n) // 2  # pair index = neuron
+    W[k, np.arange(n)] = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)  # W_{2k} = e_k, W_{2k+1} = -e_k
+    return W
+
+
+@_family("frame", n_iter=1000)
+def _frame(n: int, m: int, seed: Any, *, n_iter: int) -> np.ndarray:
     ss = B.seed_sequence(seed)
-    return _frame_host(n, m, int(ss.entropy), tuple(ss.spawn_key), kw["n_iter"]).copy()
+    return _frame_host(n, m, int(ss.entropy), tuple(ss.spawn_key), n_iter).copy()
+
+
+FAMILIES = tuple(_FAMILIES)
 
 
 def make_code(
@@ -140,25 +179,23 @@ def make_code(
 
     Parameters
     ----------
-    family : "mono" | "random" | "antipodal" | "frame" (see the module docstring)
+    family : one of :data:`FAMILIES`: "mono" | "random" | "antipodal" | "frame" (see the module docstring)
     n_features : int >= 1; m : int >= 1 (neurons)
     seed : int >= 0 or SeedSequence (used by "random" and "frame")
     xp : namespace or backend name (default numpy); dtype : "float64" | "float32"
     **kw : "frame" only: ``n_iter`` (int >= 1, default 1000) alternating-projection steps.
     """
-    family = check_option("family", family, FAMILIES)
+    family = check_option("family", family, tuple(_FAMILIES))
     n = check_number("n_features", n_features, Interval(1, None), integer=True)
     m = check_number("m", m, Interval(1, None), integer=True)
     seed = check_seed("seed", seed, sequence=True)
-    allowed = _FRAME_KW if family == "frame" else {}
+    allowed = _FAMILIES[family].options
     for key in kw:
         if key not in allowed:
             raise ValueError(f"keyword {key!r} unknown for family {family!r}, must be one of {sorted(allowed)!r}")
-    opts = {**allowed, **kw}
-    if "n_iter" in opts:
-        opts["n_iter"] = check_number("n_iter", opts["n_iter"], Interval(1, None), integer=True)
+    opts = {key: check_number(key, value, Interval(1, None), integer=True) for key, value in {**allowed, **kw}.items()}
     xp = B.resolve_backend(xp) if isinstance(xp, str) else B.get_namespace(xp=xp)
-    W = _code_host(family, n, m, seed, opts)
+    W = _FAMILIES[family].build(n, m, seed, **opts)
     return B.asarray(W, xp, dtype=B.resolve_dtype(xp, dtype))
 
 
@@ -241,3 +278,23 @@ def _zero_diagonal(G: Any, xp: Any) -> Any:
     """``G (..., n, n)`` with its diagonal set to 0."""
     off = ~xp.astype(xp.eye(G.shape[-1], dtype=G.dtype), xp.bool)
     return xp.where(off, G, xp.zeros_like(G))
+
+
+#: what a probe reads of a code: the hidden layer or the toy model's output
+READOUTS = ("hidden", "output")
+
+
+def code_features(W: Any, x: Any, *, readout: str = "hidden", b: Any = None) -> np.ndarray:
+    """What the probe reads: ``h = x Wᵀ`` (``"hidden"``) or ``ReLU(x WᵀW + b)`` (``"output"``; ``b = 0``
+    when None). ``W (m, n)``, ``x (..., N, n)`` → ``(..., N, m)`` or ``(..., N, n)``."""
+    check_option("readout", readout, READOUTS)
+    W = np.asarray(B.to_numpy(W), dtype=np.float64)
+    check_array("W", W, ndim=2)
+    x = np.asarray(B.to_numpy(x), dtype=np.float64)
+    check_array("x", x, min_ndim=2)
+    if readout == "hidden":
+        return x @ W.T
+    pre = (x @ W.T) @ W
+    if b is not None:
+        pre = pre + np.asarray(b, dtype=np.float64)
+    return np.maximum(pre, 0.0)

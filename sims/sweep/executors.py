@@ -10,7 +10,7 @@
 
 :func:`open_executor` validates its arguments, starts the engine and returns a context manager whose
 ``executor`` has ``submit`` and works with ``concurrent.futures.wait`` / ``as_completed``. Results never
-depend on the engine: every cell carries its own seed (see ``sims.runner``).
+depend on the engine: every cell carries its own seed (see ``sims.sweep.runner``).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from sims.validation import Interval, check_number
+from sims.engine.validation import Interval, check_number
 
 __all__ = [
     "MAX_WORKERS",

@@ -31,8 +31,8 @@ import os
 import sys
 from typing import Any, Callable, Sequence
 
-from sims.executors import DEFAULT_SCHEDULER_TIMEOUT, MAX_WORKERS
-from sims.runner import RunResult, SweepConfig, SweepInterrupted, run_sweep
+from sims.sweep.executors import DEFAULT_SCHEDULER_TIMEOUT, MAX_WORKERS
+from sims.sweep.runner import RunResult, SweepConfig, SweepInterrupted, run_sweep
 
 __all__ = [
     "ArgumentParser",

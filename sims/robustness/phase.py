@@ -27,9 +27,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from sims import io as sio
-from sims.stats import t_stats
-from sims.comparators import METRIC_KEYS
+from sims.sweep import io as sio
+from sims.engine.stats import t_interval, t_stats
+from sims.robustness.comparators import METRIC_KEYS
 
 __all__ = [
     "KEYS",
@@ -77,13 +77,6 @@ def _key(r: Mapping[str, Any], keys: Sequence[str]) -> tuple:
             v = "" if v is None else str(v)
         out.append(v)
     return tuple(out)
-
-
-def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, int]:
-    """Mean and half-width of the Student-t interval of the mean over the finite ``values`` (NaN
-    half-width for fewer than 2)."""
-    n, mean, _, half = t_stats(np.asarray([x for x in values if math.isfinite(x)], dtype=np.float64), level)
-    return mean, half, n
 
 
 def aggregate(rows: Iterable[Mapping[str, Any]]) -> list[dict]:
@@ -192,7 +185,7 @@ def boundaries(rows: Iterable[Mapping[str, Any]], mono: str = "dense", poly: str
     (+1: mono overtakes as the parameter grows), ``pred`` (crossing of the theory rows' mean
     difference), ``gap`` = ``|pred - emp| / |emp|`` (NaN unless both exist).
     """
-    from theory.robustness import crossing
+    from sims.engine.stats import crossing
 
     rows = [r for r in rows if r.get("record") in ("accuracy", "theory")]
     g = np.random.default_rng(seed)

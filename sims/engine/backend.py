@@ -20,7 +20,7 @@ from typing import Any, Callable
 import array_api_compat
 import numpy as np
 
-from sims.validation import check_number, check_option, NONNEG
+from sims.engine.validation import check_number, check_option, NONNEG
 
 __all__ = [
     "BACKENDS",

@@ -39,7 +39,7 @@ instance alone.
 
 Data are not this module's business: :func:`train_toy_model` consumes any iterable of batches ``x``
 of shape ``(I, B, n)`` (or ``(B, n)``, shared by every instance) and an optional evaluator callable.
-:class:`SyntheticBatches` is the spike-and-uniform source (``sims.generators.sample_features`` with
+:class:`SyntheticBatches` is the spike-and-uniform source (``sims.engine.generators.sample_features`` with
 per-instance sparsity and common random numbers); a real-data bridge feeds the same trainer.
 
 Two solvers with the same arithmetic: ``"generic"`` (Array API only: numpy, array_api_strict, CuPy)
@@ -57,8 +57,9 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
-from sims import backend as B
-from sims.validation import (
+from sims.engine import backend as B
+from sims.engine.toy_solvers import _GenericSolver, _grad_generic, _loss_from_pre, _NumpySolver
+from sims.engine.validation import (
     NONNEG,
     POSITIVE,
     Interval,
@@ -84,7 +85,6 @@ __all__ = [
 SOLVERS = ("auto", "generic", "numpy")
 _INIT_KEY = "toy-model-init"
 _BETA = Interval(0.0, 1.0, "[)")
-_CHUNK = 4  # default instances per chunk of the numpy solver (P2: ~2.5 MB of buffers per chunk)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ class ToyModelConfig:
     log_every : int >= 1
         The loss of every instance is recorded at steps 0, k, 2k, ... and at the last step.
     seed : int >= 0; instance_keys : None or I ints >= 0
-        Instance ``j`` is initialised from ``sims.backend.rng(seed, "toy-model-init",
+        Instance ``j`` is initialised from ``sims.engine.backend.rng(seed, "toy-model-init",
         instance_keys[j])`` (default keys ``0..I-1``); training instance ``j`` alone with
         ``instance_keys=(j,)`` reproduces it.
     dtype : "float32" (default) | "float64"
@@ -234,7 +234,7 @@ def init_params(config: ToyModelConfig, xp: Any = None) -> tuple[Any, Any]:
     """Xavier-normal ``W`` (std √(2/(m+n))) and zero ``b``, seeded per instance.
 
     Returns ``W (I, m, n)`` and ``b (I, n)`` in ``config.dtype`` on ``xp``. Instance ``j`` draws from
-    the host Generator ``sims.backend.rng(config.seed, "toy-model-init", config.keys()[j])``, so the
+    the host Generator ``sims.engine.backend.rng(config.seed, "toy-model-init", config.keys()[j])``, so the
     values do not depend on the backend or on the other instances.
     """
     if not isinstance(config, ToyModelConfig):
@@ -277,18 +277,6 @@ def toy_loss(W: Any, b: Any, x: Any, importance: Any = None) -> Any:
     return _loss_from_pre(xp, pre, x, imp)
 
 
-def _loss_from_pre(xp: Any, pre: Any, x: Any, imp: Any) -> Any:
-    """(1) from the pre-activation: (1/B) Σ_rows Σ_i I_i (ReLU(pre) − x)²; shape (...).
-
-    ReLU(pre) is written ``pre ⊙ 1[pre > 0]`` and the row sum as ``1ᵀ (r ⊙ r)`` (a GEMV): both much
-    faster on numpy than ``where`` and an axis-(-2) sum; a NaN/inf in ``pre`` propagates to the loss.
-    """
-    rows = pre.shape[-2]
-    r = pre * xp.astype(pre > 0, pre.dtype) - x                       # (..., B, n)  x̂ − x
-    col = xp.matmul(xp.ones((1, rows), dtype=pre.dtype), r * r)        # (..., 1, n)  Σ_rows (x̂ − x)²
-    return xp.sum(col[..., 0, :] * imp, axis=-1) / rows
-
-
 def toy_gradients(W: Any, b: Any, x: Any, importance: Any = None) -> tuple[Any, Any, Any]:
     """Loss (1) and its analytic gradients (5), (4) — the generic trainer's arithmetic.
 
@@ -300,186 +288,6 @@ def toy_gradients(W: Any, b: Any, x: Any, importance: Any = None) -> tuple[Any, 
     scale = 2.0 * imp / x.shape[-2]
     loss, grad = _grad_generic(xp, theta, x, scale[..., None, :], imp, m, record=True)
     return loss, grad[..., :m, :], grad[..., m, :]
-
-
-def _contiguous_transpose(xp: Any, W: Any) -> Any:
-    """``Wᵀ`` (..., n, m) as a C-ordered copy, in standard calls only: reshaping a transposed view to
-    a flat trailing axis must copy in row-major order; reshaping back is then a view."""
-    lead, m, n = tuple(W.shape[:-2]), W.shape[-2], W.shape[-1]
-    return xp.reshape(xp.reshape(xp.matrix_transpose(W), lead + (n * m,)), lead + (n, m))
-
-
-def _grad_generic(xp: Any, theta: Any, x: Any, scale: Any, imp: Any, m: int, record: bool):
-    """Gradient of (1) w.r.t. θ = [W; bᵀ] via (6)-(7). theta (I, m+1, n), x (I, B, n) or (B, n),
-    scale (I, 1, n) = 2 I / B. Returns (loss (I,) or None, grad (I, m+1, n))."""
-    n, rows, dt = theta.shape[-1], x.shape[-2], theta.dtype
-    W = theta[..., :m, :]                                              # (I, m, n)
-    h = xp.matmul(x, _contiguous_transpose(xp, W))                     # (I, B, m)  h = x Wᵀ
-    H = xp.concat([h, xp.ones(tuple(h.shape[:-1]) + (1,), dtype=dt)], axis=-1)  # (I, B, m+1) h̃ = [h, 1]
-    P = xp.matmul(H, theta)                                            # (I, B, n)  pre = h̃ θ (6)
-    loss = _loss_from_pre(xp, P, x, imp) if record else None
-    D = (P - x) * xp.astype(P > 0, dt)                                 # (I, B, n)  (2) / s
-    G = xp.matmul(xp.matrix_transpose(x), D)                           # (I, n, n)  xᵀ D
-    db = xp.matmul(xp.ones((1, rows), dtype=dt), D)                    # (I, 1, n)  1ᵀ D
-    Ga = xp.concat([G, db], axis=-2) * scale                           # (I, n+1, n)  (7)
-    G = Ga[..., :n, :]
-    dW = xp.matmul(W, G + xp.matrix_transpose(G))                      # (I, m, n)  (5)
-    return loss, xp.concat([dW, Ga[..., n:, :]], axis=-2)
-
-
-def _adam_generic(theta, mom, vel, grad, t, lr, b1, b2, eps, xp):
-    """One Adam step (8); returns new (theta, mom, vel)."""
-    bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
-    mom = b1 * mom + (1.0 - b1) * grad
-    vel = b2 * vel + (1.0 - b2) * (grad * grad)
-    denom = xp.sqrt(vel) / math.sqrt(bc2) + eps
-    return theta - (lr / bc1) * (mom / denom), mom, vel
-
-
-class _GenericSolver:
-    """Array-API solver: new arrays every step (works on numpy, array_api_strict, CuPy)."""
-
-    name = "generic"
-
-    def __init__(self, xp, theta, cfg, imp, nonneg=False):
-        self.xp, self.theta, self.cfg, self.imp, self.nonneg = xp, theta, cfg, imp, nonneg
-        self.scale = None                                               # (I, 1, n) s = 2 I / B, set per B
-        self.mom = xp.zeros_like(theta)
-        self.vel = xp.zeros_like(theta)
-
-    pool = None
-
-    def close(self):
-        pass
-
-    def step(self, x, t, record):
-        c = self.cfg
-        with np.errstate(over="ignore", invalid="ignore"):              # divergence: checked by the loop
-            loss, grad = _grad_generic(self.xp, self.theta, x, self.scale, self.imp, c.n_hidden, record)
-            self.theta, self.mom, self.vel = _adam_generic(
-                self.theta, self.mom, self.vel, grad, t, c.lr, c.betas[0], c.betas[1], c.eps, self.xp)
-            if self.nonneg:                                             # projection onto W >= 0
-                W = self.theta[:, :c.n_hidden, :]
-                self.theta = self.xp.concat([self.xp.maximum(W, self.xp.zeros_like(W)),
-                                             self.theta[:, c.n_hidden:, :]], axis=1)
-        return loss
-
-
-class _NumpySolver:
-    """numpy solver: the generic arithmetic, operation for operation, into preallocated buffers
-    (bitwise equal to :class:`_GenericSolver` on numpy; tested).
-
-    Instances are processed in chunks of ``chunk`` (the per-chunk working set stays in cache) and,
-    with ``threads > 1``, chunks run on a thread pool (numpy and single-threaded BLAS release the
-    GIL). Every instance sees the same operations whatever the chunking, so results do not depend
-    on ``chunk`` or ``threads``.
-    """
-
-    name = "numpy"
-
-    def __init__(self, xp, theta, cfg, imp, nonneg=False, threads=1, chunk=None):
-        self.xp, self.cfg, self.nonneg = xp, cfg, nonneg
-        self.theta = np.array(theta, copy=True)                        # (I, m+1, n)
-        self.scale = None                                               # (I, 1, n) s = 2 I / B, set per B
-        self.imp = np.asarray(imp)                                     # (I, n)
-        I, m1, n = self.theta.shape
-        dt = self.theta.dtype
-        self.mom, self.vel = np.zeros_like(self.theta), np.zeros_like(self.theta)
-        self.grad, self.tmp = np.empty_like(self.theta), np.empty_like(self.theta)
-        self.Wt = np.empty((I, n, m1 - 1), dt)
-        self.Ga = np.empty((I, n + 1, n), dt)
-        self.Gs = np.empty((I, n, n), dt)
-        self.dW = np.empty((I, m1 - 1, n), dt)
-        self.loss = np.empty(I, dt)
-        self.rows = -1
-        if chunk is None:                                               # a few instances per chunk stay in cache
-            chunk = max(1, min(_CHUNK, -(-I // max(threads, 1))))
-        self.slices = [slice(a, min(a + chunk, I)) for a in range(0, I, chunk)]
-        self.pool = None
-        if threads > 1 and len(self.slices) > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="toy-model")
-
-    def close(self):
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
-            self.pool = None
-
-    def _buffers(self, rows):
-        I, _, n = self.theta.shape
-        dt = self.theta.dtype
-        self.H = np.ones((I, rows, self.cfg.n_hidden + 1), dt)         # h̃ = [h, 1]; last column stays 1
-        self.ones = np.ones((1, rows), dt)
-        self.P = np.empty((I, rows, n), dt)
-        self.D = np.empty((I, rows, n), dt)
-        self.mask = np.empty((I, rows, n), bool)
-        self.rows = rows
-
-    def step(self, x, t, record):
-        if x.shape[-2] != self.rows:
-            self._buffers(x.shape[-2])
-        shared = x.ndim == 2
-        jobs = [(sl, x if shared else x[sl], t, record) for sl in self.slices]
-        if self.pool is None:
-            for job in jobs:
-                self._chunk(*job)
-        else:
-            for f in [self.pool.submit(self._chunk, *job) for job in jobs]:
-                f.result()
-        return self.loss.copy() if record else None
-
-    def _chunk(self, sl, x, t, record):
-        """One step (6)-(8) for the instances ``sl`` (errstate is per thread, so it is set here)."""
-        with np.errstate(over="ignore", invalid="ignore"):              # divergence: checked by the loop
-            self._chunk_step(sl, x, t, record)
-
-    def _chunk_step(self, sl, x, t, record):
-        m, n = self.cfg.n_hidden, self.theta.shape[-1]
-        theta, Wt, Ga, H, P, D = (a[sl] for a in (self.theta, self.Wt, self.Ga, self.H, self.P, self.D))
-        W = theta[:, :m, :]
-        Wt[...] = W.transpose(0, 2, 1)                                  # C-contiguous Wᵀ
-        np.matmul(x, Wt, out=H[:, :, :m])                               # h = x Wᵀ
-        np.matmul(H, theta, out=P)                                      # pre = h̃ θ (6)
-        if record:
-            self.loss[sl] = _loss_from_pre(self.xp, P, x, self.imp[sl])
-        np.subtract(P, x, out=D)
-        mask = self.mask[sl]
-        np.greater(P, 0, out=mask)
-        np.multiply(D, mask, out=D)                                     # D = (pre − x) ⊙ 1[pre>0]
-        xT = x.T if x.ndim == 2 else x.transpose(0, 2, 1)
-        np.matmul(xT, D, out=Ga[:, :n, :])                              # xᵀ D
-        np.matmul(self.ones, D, out=Ga[:, n:, :])                       # 1ᵀ D
-        np.multiply(Ga, self.scale[sl], out=Ga)                         # [G; ∂L/∂bᵀ] (7)
-        G = Ga[:, :n, :]
-        Gs, dW, grad = self.Gs[sl], self.dW[sl], self.grad[sl]
-        np.add(G, G.transpose(0, 2, 1), out=Gs)
-        np.matmul(W, Gs, out=dW)                                        # ∂L/∂W = W (G + Gᵀ) (5)
-        grad[:, :m, :] = dW
-        grad[:, m, :] = Ga[:, n, :]
-        self._adam(sl, t)
-        if self.nonneg:                                                 # projection onto W >= 0
-            np.maximum(W, 0.0, out=W)
-
-    def _adam(self, sl, t):
-        """(8) in place on instances ``sl``, in the same operation order as :func:`_adam_generic`."""
-        c = self.cfg
-        b1, b2 = c.betas
-        bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
-        g, tmp, mom, vel, theta = (a[sl] for a in (self.grad, self.tmp, self.mom, self.vel, self.theta))
-        np.multiply(mom, b1, out=mom)
-        np.multiply(g, 1.0 - b1, out=tmp)
-        np.add(mom, tmp, out=mom)
-        np.multiply(g, g, out=tmp)
-        np.multiply(tmp, 1.0 - b2, out=tmp)
-        np.multiply(vel, b2, out=vel)
-        np.add(vel, tmp, out=vel)
-        np.sqrt(vel, out=tmp)
-        np.divide(tmp, math.sqrt(bc2), out=tmp)
-        np.add(tmp, c.eps, out=tmp)
-        np.divide(mom, tmp, out=tmp)
-        np.multiply(tmp, c.lr / bc1, out=tmp)
-        np.subtract(theta, tmp, out=theta)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -653,15 +461,15 @@ def _unpack(xp: Any, theta: Any, m: int, solver: str) -> tuple[Any, Any]:
 class SyntheticBatches:
     """Spike-and-uniform batches for the trainer, one sparsity per instance, common random numbers.
 
-    Batch ``t`` is rows ``[t·B, (t+1)·B)`` of ``sims.generators.sample_features(spec, ..., seed,
+    Batch ``t`` is rows ``[t·B, (t+1)·B)`` of ``sims.engine.generators.sample_features(spec, ..., seed,
     sparsity=sparsity)``: one shared uniform stream, instance ``j`` keeps feature ``i`` iff
     ``u_i >= S_{j,i}`` (so the draws cost as much as for a single instance). Rows are produced in
-    chunks of about ``sims.backend.BLOCK_ROWS`` and sliced, so the result does not depend on the
+    chunks of about ``sims.engine.backend.BLOCK_ROWS`` and sliced, so the result does not depend on the
     chunking.
 
     Parameters
     ----------
-    spec : sims.generators.FeatureSpec or int (n_features, default spike-and-Uniform(0, 1))
+    spec : sims.engine.generators.FeatureSpec or int (n_features, default spike-and-Uniform(0, 1))
     sparsity : scalar, (I,) or (I, n), values in [0, 1); None = ``spec.sparsity`` (yields (B, n))
     batch_size : int >= 1
     seed : int >= 0
@@ -673,7 +481,7 @@ class SyntheticBatches:
 
     def __init__(self, spec: Any, sparsity: Any, batch_size: int, seed: int, *, steps: int | None = None,
                  xp: Any = None, dtype: str = "float32") -> None:
-        from sims.generators import FeatureSpec
+        from sims.engine.generators import FeatureSpec
 
         if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
             spec = FeatureSpec(int(spec))
@@ -686,7 +494,7 @@ class SyntheticBatches:
                 raise ValueError(f"sparsity has shape {S.shape}, must be a scalar, (I,) or (I, {spec.n_features})")
             sparsity = None if S.ndim == 0 else S
             if S.ndim == 0:
-                from sims.generators import shift_spec
+                from sims.engine.generators import shift_spec
                 self.spec = shift_spec(spec, sparsity=float(S))
         self.sparsity = sparsity
         self.batch_size = check_number("batch_size", batch_size, Interval(1, None), integer=True)
@@ -706,7 +514,7 @@ class SyntheticBatches:
         return self._rows(t * self.batch_size, self.batch_size)
 
     def _rows(self, start: int, count: int) -> Any:
-        from sims.generators import sample_features
+        from sims.engine.generators import sample_features
 
         return sample_features(self.spec, count, self.seed, start=start, sparsity=self.sparsity,
                                xp=self.xp, dtype=self.dtype)
@@ -726,7 +534,7 @@ class SyntheticBatches:
 # ---------------------------------------------------------------------------------------------------
 def feature_metrics(W: Any, threshold: float = 0.5) -> dict[str, Any]:
     """Monosemanticity / superposition metrics of ``W (..., m, n)`` (columns = features), built on
-    the metrics of :mod:`sims.codes`.
+    the metrics of :mod:`sims.engine.codes`.
 
     Returns a dict of arrays on ``W``'s namespace:
 
@@ -737,7 +545,7 @@ def feature_metrics(W: Any, threshold: float = 0.5) -> dict[str, Any]:
     - ``dimensionality`` (..., n): D_i = ‖W_i‖² / Σ_j (Ŵ_i · W_j)² (Elhage et al.; 0 for a zero column);
     - ``max_abs_cos`` (...): coherence among the represented features (0 if fewer than two).
     """
-    from sims import codes
+    from sims.engine import codes
 
     check_array("W", W, min_ndim=2)
     threshold = check_number("threshold", threshold, NONNEG)

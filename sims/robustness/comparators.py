@@ -3,7 +3,7 @@ monosemanticity measured.
 
 Every comparator is a code ``W`` of shape ``(m, n)`` (hidden layer ``h = W x``; column ``W_i`` = the
 direction of feature ``i``) plus, for trained codes, the output bias ``b`` of the toy model
-``x̂ = ReLU(WᵀW x + b)``. Trained codes come from :mod:`sims.toy_model` (Elhage et al. 2022: importance-
+``x̂ = ReLU(WᵀW x + b)``. Trained codes come from :mod:`sims.engine.toy_model` (Elhage et al. 2022: importance-
 weighted MSE, Adam), ``n`` spike-and-uniform features with importance ``I_i = decay^i`` (default
 ``0.9^i``, Elhage et al.'s choice; ``decay = 1`` is uniform importance):
 
@@ -26,10 +26,10 @@ weighted MSE, Adam), ``n`` spike-and-uniform features with importance ``I_i = de
     cancel each other's interference, so the model keeps about ``m`` features, and non-negativity
     makes the neuron basis privileged: about one feature per neuron (``neuron_pr`` ~ 1).
 ``"random"``
-    planted, untrained: i.i.d. Gaussian unit columns for all ``n`` features (``sims.codes``), the
+    planted, untrained: i.i.d. Gaussian unit columns for all ``n`` features (``sims.engine.codes``), the
     "random 40 -> 20 code" of the issue.
 ``"mono"``
-    planted, untrained: features ``0..m-1`` on the axes, the rest dropped (``sims.codes``).
+    planted, untrained: features ``0..m-1`` on the axes, the rest dropped (``sims.engine.codes``).
 
 Monosemanticity metrics (:func:`monosemanticity`), per code: ``n_represented`` (``‖W_i‖ > 0.5``),
 ``frac_represented`` (``n_represented / n``), ``superposition_ratio`` (``n_represented / m``),
@@ -38,7 +38,7 @@ represented features), ``coherence`` (max ``|cos|`` between represented features
 (mean participation ratio of the neurons' weight rows, ``(Σ_i W_ji²)² / Σ_i W_ji⁴``: 1 for a
 monosemantic neuron).
 
-Seeds: replicate ``r`` of a comparator uses ``sims.backend.seed_sequence(seed, "code", r)``: its own
+Seeds: replicate ``r`` of a comparator uses ``sims.engine.backend.seed_sequence(seed, "code", r)``: its own
 training-batch stream and its own initialisation, whatever the other comparators or replicates built
 in the same call (the trained codes of all replicates are trained in one batched call).
 """
@@ -49,8 +49,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from sims import backend as B
-from sims.validation import (
+from sims.engine import backend as B
+from sims.engine.validation import (
     NONNEG,
     UNIT_OPEN_RIGHT,
     Interval,
@@ -83,7 +83,7 @@ POLY_REFERENCE = "superposed"
 #: keys of :func:`monosemanticity` (columns of every results row)
 METRIC_KEYS = ("n_represented", "frac_represented", "superposition_ratio", "features_per_dimension",
                "dimensionality", "coherence", "neuron_pr")
-#: column norm above which a feature counts as represented (sims.toy_model.feature_metrics)
+#: column norm above which a feature counts as represented (sims.engine.toy_model.feature_metrics)
 THRESHOLD = 0.5
 
 
@@ -92,7 +92,7 @@ class TrainSettings:
     """Hyper-parameters of the trained comparators (validated).
 
     steps, batch : Adam steps and batch rows (each step draws a fresh batch).
-    lr : Adam step size (betas (0.9, 0.999), eps 1e-8 as in ``sims.toy_model``).
+    lr : Adam step size (betas (0.9, 0.999), eps 1e-8 as in ``sims.engine.toy_model``).
     importance_decay : ``I_i = decay^i`` in (0, 1]; 1 = uniform importance.
     dtype : "float32" | "float64" of the toy-model trainer (the nonneg loop runs in float64).
     """
@@ -153,7 +153,7 @@ def neuron_participation(W: Any) -> np.ndarray:
 def monosemanticity(W: Any, threshold: float = THRESHOLD) -> dict[str, Any]:
     """Monosemanticity metrics of a code ``W (..., m, n)``; values are floats (arrays of shape ``(...)``
     for a batch). See the module docstring for the definitions (keys :data:`METRIC_KEYS`)."""
-    from sims.toy_model import feature_metrics
+    from sims.engine.toy_model import feature_metrics
 
     W = np.asarray(B.to_numpy(W), dtype=np.float64)
     check_array("W", W, min_ndim=2)
@@ -192,7 +192,7 @@ class _StackedBatches:
 
     def __init__(self, n: int, sparsities: Sequence[float], seeds: Sequence[int], batch: int, steps: int,
                  dtype: str) -> None:
-        from sims.toy_model import SyntheticBatches
+        from sims.engine.toy_model import SyntheticBatches
 
         S = np.asarray(sparsities, dtype=np.float64)
         self.sources = [SyntheticBatches(n, S, batch, s, steps=steps, dtype=dtype) for s in seeds]
@@ -207,14 +207,14 @@ def train_nonneg(n: int, m: int, sparsity: float, seeds: Sequence[int], settings
                  threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Toy models with ``W >= 0``, one per entry of ``seeds`` (its batch stream), trained together.
 
-    Projected Adam (``sims.toy_model.train_toy_model(..., nonneg=True)``): each Adam step on the
+    Projected Adam (``sims.engine.toy_model.train_toy_model(..., nonneg=True)``): each Adam step on the
     importance-weighted MSE of ``ReLU(WᵀW x + b)`` is followed by the projection ``W <- max(W, 0)``;
-    ``W_0 = |Xavier normal|`` from ``sims.toy_model.init_params`` (instance keys ``keys``), ``b_0 = 0``;
+    ``W_0 = |Xavier normal|`` from ``sims.engine.toy_model.init_params`` (instance keys ``keys``), ``b_0 = 0``;
     float64 on numpy. ``threads``: worker threads of the trainer (None: its default).
 
     Returns ``W (R, m, n)``, ``b (R, n)`` and the loss of the last batch ``(R,)``.
     """
-    from sims.toy_model import ToyModelConfig, init_params, train_toy_model
+    from sims.engine.toy_model import ToyModelConfig, init_params, train_toy_model
 
     S = check_number("sparsity", sparsity, UNIT_OPEN_RIGHT)
     R = len(seeds)
@@ -276,7 +276,7 @@ def build_codes(
     toy = [nm for nm in ("superposed", "dense") if nm in names]
     trained: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     if toy:
-        from sims.toy_model import ToyModelConfig, train_toy_model
+        from sims.engine.toy_model import ToyModelConfig, train_toy_model
 
         sp = [S if nm == "superposed" else 0.0 for nm in toy]
         keys = tuple(B.stable_key((nm, r)) for r in range(reps) for nm in toy)  # instance r*k + j
@@ -294,7 +294,7 @@ def build_codes(
         keys = tuple(B.stable_key(("nonneg", r)) for r in range(reps))
         trained["nonneg"] = train_nonneg(n, m, S, streams, settings, init_seed=seed, keys=keys, threads=threads)
 
-    from sims.codes import make_code
+    from sims.engine.codes import make_code
 
     for nm in names:
         codes = []

@@ -97,7 +97,7 @@ def atomic_write_json(path: str | os.PathLike, obj: Any, *, indent: int | None =
 def remove_stale_temps(folder: str | os.PathLike, *, recursive: bool = True) -> int:
     """Delete temporaries (``*.sims-tmp``) left in ``folder`` by a killed writer; returns how many.
 
-    Call only while holding the folder (see ``sims.runner``): a live writer's temporary would go too.
+    Call only while holding the folder (see ``sims.sweep.runner``): a live writer's temporary would go too.
     """
     folder = Path(folder)
     if not folder.is_dir():

@@ -1,13 +1,13 @@
 """The paper's four robustness scenarios (label noise, input noise, few-shot, out-of-distribution) on any
 code, read out by the engine's probes. Reusable: any ``W`` (planted, trained, from real data).
 
-Task (DESIGN.md): planted spike-and-uniform features ``x in R^n`` (:class:`sims.generators.FeatureSpec`),
+Task (docs/DESIGN.md): planted spike-and-uniform features ``x in R^n`` (:class:`sims.engine.generators.FeatureSpec`),
 label ``y = argmax_i x_i`` (``C = n`` classes; tied maxima, e.g. all-zero rows, broken uniformly at
 random). Codes ``W`` of shape ``(m, n)`` or a batch ``(K, m, n)`` sharing the same data (common random
 numbers: every code sees the same samples, flips, noise draws and subsets). Readout (what the probe
 reads): ``"hidden"``: ``h = x Wᵀ`` (default); ``"output"``: the toy model's output
-``ReLU(x WᵀW + b)``. Probe: ``"ls"`` least squares on one-hot targets (``sims.probes.fit_linear``,
-ridge ``alpha``, default 0 = minimum-norm least squares by SVD) or ``"softmax"`` (``sims.sgd.fit_sgd``,
+``ReLU(x WᵀW + b)``. Probe: ``"ls"`` least squares on one-hot targets (``sims.engine.probes.fit_linear``,
+ridge ``alpha``, default 0 = minimum-norm least squares by SVD) or ``"softmax"`` (``sims.engine.sgd.fit_sgd``,
 L-BFGS, ``alpha`` or 1e-4 when ``alpha == 0``). **Accuracy is always measured against the clean test
 labels.**
 
@@ -29,7 +29,7 @@ Scenarios (each returns accuracies with a leading code axis ``K``):
   log-linearly, ``f_i = g^(i/(n-1))``: ``g > 1`` moves firing mass to the high-index (least important)
   features, ``g < 1`` to the low-index ones).
 
-Random streams: every scenario draws from ``sims.backend.seed_sequence(data.seed, <scenario key>)``,
+Random streams: every scenario draws from ``sims.engine.backend.seed_sequence(data.seed, <scenario key>)``,
 so a scenario's draws do not depend on which other scenarios ran.
 """
 from __future__ import annotations
@@ -39,8 +39,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from sims import backend as B
-from sims.generators import (
+from sims.engine import backend as B
+from sims.engine.codes import READOUTS, code_features as features
+from sims.engine.generators import (
+    NOISE_KINDS,
     FeatureSpec,
     add_input_noise,
     few_shot_indices,
@@ -49,7 +51,7 @@ from sims.generators import (
     sample_features,
     shift_spec,
 )
-from sims.validation import (
+from sims.engine.validation import (
     NONNEG,
     UNIT,
     Interval,
@@ -80,10 +82,9 @@ __all__ = [
     "shifted_spec",
 ]
 
-READOUTS = ("hidden", "output")
 PROBES = ("ls", "softmax")
 LABEL_NOISE_KINDS = ("symmetric", "pair")
-INPUT_NOISE_KINDS = ("gaussian", "uniform")
+INPUT_NOISE_KINDS = NOISE_KINDS
 NOISE_AT = ("test", "train", "both")
 SHIFT_KINDS = ("density", "amplitude", "frequency")
 _SOFTMAX_ALPHA = 1e-4  # used by the softmax probe when alpha == 0 (separable data would diverge)
@@ -153,22 +154,6 @@ def _codes(W: Any, b: Any, n: int) -> tuple[np.ndarray, np.ndarray | None, bool]
     return W, b, single
 
 
-def features(W: Any, x: Any, *, readout: str = "hidden", b: Any = None) -> np.ndarray:
-    """What the probe reads: ``h = x Wᵀ`` (``"hidden"``) or ``ReLU(x WᵀW + b)`` (``"output"``; ``b = 0``
-    when None). ``W (m, n)``, ``x (..., N, n)`` → ``(..., N, m)`` or ``(..., N, n)``."""
-    check_option("readout", readout, READOUTS)
-    W = np.asarray(B.to_numpy(W), dtype=np.float64)
-    check_array("W", W, ndim=2)
-    x = np.asarray(B.to_numpy(x), dtype=np.float64)
-    check_array("x", x, min_ndim=2)
-    if readout == "hidden":
-        return x @ W.T
-    pre = (x @ W.T) @ W
-    if b is not None:
-        pre = pre + np.asarray(b, dtype=np.float64)
-    return np.maximum(pre, 0.0)
-
-
 def _check_common(readout: str, probe: str, alpha: float) -> float:
     check_option("readout", readout, READOUTS)
     check_option("probe", probe, PROBES)
@@ -188,13 +173,13 @@ def _n_trains(data: TaskData, n_train: Any) -> tuple[int, ...]:
 def _fit(H: np.ndarray, y: np.ndarray, C: int, probe: str, alpha: float, label_sets: bool) -> tuple[np.ndarray, np.ndarray]:
     """Fitted ``(coef (..., d, C), intercept (..., C))`` as host arrays."""
     if probe == "ls":
-        from sims.probes import fit_linear
+        from sims.engine.probes import fit_linear
 
         pr = fit_linear(H, y, C, alpha=alpha, label_sets=label_sets)
     else:
         import warnings
 
-        from sims.sgd import ConvergenceWarning, fit_sgd
+        from sims.engine.sgd import ConvergenceWarning, fit_sgd
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # reported accuracy is what it is
@@ -313,7 +298,7 @@ def few_shot(W: Any, data: TaskData, ks: Sequence[int], *, readout: str = "hidde
              probe: str = "ls", alpha: float = 0.0) -> np.ndarray:
     """Clean-test accuracy of probes trained on ``k`` samples per class (``k = 0``: all ``n_train``).
 
-    Subsets are stratified and nested in ``k`` (``sims.generators.few_shot_indices``); a ``k`` larger
+    Subsets are stratified and nested in ``k`` (``sims.engine.generators.few_shot_indices``); a ``k`` larger
     than the smallest class of the training set is refused. Returns ``(K, len(ks))`` (``(len(ks),)``).
     """
     alpha = _check_common(readout, probe, alpha)

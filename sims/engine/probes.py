@@ -16,7 +16,7 @@ Batch axes of ``H`` and ``y`` broadcast (``H`` of shape ``(2, 1, n, d)`` and ``y
 ``(3, 9, n)`` with ``label_sets=True`` give probes of batch shape ``(2, 3)`` x 9 label sets).
 
 Dtypes: float32 ``H`` gives float32 probes; anything else is computed in float64.
-The iterative (first-order / quasi-Newton) probes live in :mod:`sims.sgd`; they return the same
+The iterative (first-order / quasi-Newton) probes live in :mod:`sims.engine.sgd`; they return the same
 :class:`LinearProbe`.
 """
 from __future__ import annotations
@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from sims.backend import device_of, get_namespace
-from sims.validation import NONNEG, UNIT, Interval, check_array, check_number, check_option
+from sims.engine.backend import device_of, get_namespace
+from sims.engine.validation import NONNEG, UNIT, Interval, check_array, check_number, check_option
 
 __all__ = ["LinearProbe", "fit_linear", "fit_lda", "LINEAR_SOLVERS", "TARGETS"]
 
@@ -112,7 +112,7 @@ class LinearProbe:
 
 
 # ----------------------------------------------------------------------------------------------
-# Shared input handling (also used by sims.sgd)
+# Shared input handling (also used by sims.engine.sgd)
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Prepared:
