@@ -135,6 +135,9 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, quick_help: str | None
                         "replaced; matching cached cells are reused) or that is not a run folder")
     g.add_argument("--quiet", action="store_true",
                    help="no progress bar and no summary line on stderr")
+    g.add_argument("--strict", action="store_true",
+                   help="refuse to run (exit 2, naming the file) when a cached cell in --out fails validation "
+                        "(checksum, schema); by default such a cell is named on stderr and recomputed")
 
 
 def config_from_args(base: SweepConfig, args: argparse.Namespace) -> SweepConfig:
@@ -155,6 +158,7 @@ def run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "cells_per_task": args.cells_per_task,
         "force": args.force,
         "quiet": args.quiet,
+        "strict": bool(getattr(args, "strict", False)),
     }
 
 
@@ -220,8 +224,10 @@ def sweep_main(
         extra = {"argv": argv, **(extra_manifest or {})}
         result = run_sweep(config, cell_fn, figures_fn=figures_fn, extra_manifest=extra, **run_kwargs(args))
         if not args.quiet:
+            bad = len(result.invalid_cells)
+            redo = f", {bad} of them recomputed because their cache file failed validation" if bad else ""
             _say(
-                f"{prog}: {result.n_cells} cells ({result.n_computed} computed, {result.n_cached} cached), "
+                f"{prog}: {result.n_cells} cells ({result.n_computed} computed{redo}, {result.n_cached} cached), "
                 f"{len(result.rows)} rows in {result.wall_time_s:.1f} s -> {result.out_dir}"
             )
         if on_result is not None:

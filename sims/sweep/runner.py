@@ -45,7 +45,7 @@ import os
 import pickle
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -166,15 +166,77 @@ def _normalize_rows(rows: Any, reserved: Sequence[str] = ()) -> list[dict[str, A
     return json.loads(json.dumps(out))
 
 
-def _load_cell(path: Path, key: str) -> list[dict] | None:
+#: JSON types a row value may have in a cell file (what :func:`sims.sweep.io.to_scalar` produces)
+_JSON_TYPES = {bool: "bool", int: "int", float: "float", str: "str", type(None): "null"}
+
+
+def _schema(rows: list[dict]) -> dict[str, Any]:
+    """Structure of a cell's rows: their number, the columns in first-seen order and each column's JSON
+    types. Raises ``TypeError`` for rows that are not dicts of non-empty strings to scalars."""
+    if not isinstance(rows, list):
+        raise TypeError(f"rows is a {type(rows).__name__}, must be a list")
+    types: dict[str, set[str]] = {}
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict):
+            raise TypeError(f"row {i} is a {type(r).__name__}, must be an object")
+        for k, v in r.items():
+            if not isinstance(k, str) or not k:
+                raise TypeError(f"row {i} has column {k!r}, must be a non-empty string")
+            t = _JSON_TYPES.get(type(v))
+            if t is None:
+                raise TypeError(f"row {i} column {k!r} holds a {type(v).__name__}, must be a scalar")
+            types.setdefault(k, set()).add(t)
+    return {"n_rows": len(rows), "columns": [[k, sorted(t)] for k, t in types.items()]}
+
+
+def _checksum(key: str, seed: int, schema: Any, rows: Any) -> str:
+    """Content hash of what a cell file asserts (key, seed, schema, rows)."""
+    return sio.content_hash({"key": key, "seed": seed, "schema": schema, "rows": rows})
+
+
+def _cell_record(key: str, cell: Mapping[str, Any], seed: int, seconds: float, rows: list[dict]) -> dict:
+    """The JSON object of ``cells/<key>.json`` (rows already normalized by :func:`_normalize_rows`)."""
+    schema = _schema(rows)
+    return {"key": key, "cell": cell, "seed": seed, "seconds": round(seconds, 6), "schema": schema,
+            "checksum": _checksum(key, seed, schema, rows), "rows": rows}
+
+
+def _load_cell(path: Path, key: str, seed: int, reserved: Sequence[str] = ()) -> tuple[list[dict] | None, str]:
+    """``(rows, "")`` for a valid cached cell, ``(None, "")`` when there is none, and ``(None, reason)``
+    when the file exists but fails validation (it is then recomputed, or refused with ``strict``)."""
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return None  # missing, or damaged by a crash of the machine: compute again
-    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("rows"), list):
-        return None
-    return data["rows"]
+            text = fh.read()
+    except FileNotFoundError:
+        return None, ""
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"cannot be read ({type(exc).__name__})"
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None, "is not valid JSON (truncated or edited)"
+    if not isinstance(data, dict):
+        return None, f"holds a JSON {type(data).__name__}, must hold an object"
+    if data.get("key") != key:
+        return None, f"key == {data.get('key')!r}, must be {key!r} (the file name)"
+    if data.get("seed") != seed:
+        return None, f"seed == {data.get('seed')!r}, must be {seed}"
+    if "checksum" not in data or "schema" not in data:
+        return None, "has no checksum or schema (written by an older version, or edited)"
+    rows = data.get("rows")
+    try:
+        schema = _schema(rows)
+    except TypeError as exc:
+        return None, f"rows of the wrong structure: {exc}"
+    if schema != data["schema"]:
+        return None, f"schema mismatch: the rows have {schema['n_rows']} rows and columns " \
+                     f"{[c for c, _ in schema['columns']]}, the file records a different schema"
+    if _checksum(key, seed, data["schema"], rows) != data["checksum"]:
+        return None, "checksum mismatch: the rows were changed after they were computed"
+    clash = sorted({k for r in rows for k in r} & set(reserved))
+    if clash:
+        return None, f"rows hold column(s) {clash} that the runner writes itself"
+    return rows, ""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -196,6 +258,8 @@ class RunResult:
     n_computed: int
     n_cached: int
     executor: dict[str, Any]
+    #: cache files that failed validation and were recomputed (``cells/<key>.json``)
+    invalid_cells: list[str] = field(default_factory=list)
 
 
 def _check_cells_per_task(value: Any) -> int | str:
@@ -283,12 +347,17 @@ def run_sweep(
     figures_fn: Callable[[list[dict], Path, SweepConfig], Iterable[os.PathLike] | None] | None = None,
     extra_manifest: Mapping[str, Any] | None = None,
     runs_dir: str | os.PathLike = "runs",
+    strict: bool = False,
 ) -> RunResult:
     """Run every cell of ``config`` not yet cached in ``out_dir``; write results.csv, figures, manifest.
 
     ``out_dir=None`` picks a new ``<runs_dir>/<slug>-<timestamp>``. ``workers`` / ``scheduler`` choose
     the engine (see ``sims.sweep.executors``). Everything is validated - including whether ``out_dir`` can be
     written and whether a scheduler answers - before the first byte is written.
+
+    Cached cells are validated (key, seed, schema and checksum of their rows, see :func:`_load_cell`): a
+    cell file that fails is named on stderr (unless ``quiet``) and in the manifest, and recomputed; with
+    ``strict=True`` the run is refused instead (ValueError naming the file), before anything is written.
     Raises ValueError (bad input), :class:`CellError` (a cell raised), :class:`SweepInterrupted`.
     """
     t_start = time.perf_counter()
@@ -318,7 +387,16 @@ def run_sweep(
     seeds = [config.cell_seed(c) for c in cells]
     keys = [cell_key(config, cell_fn, c, s) for c, s in zip(cells, seeds)]
     cell_dir = out / "cells"
-    results: list[list[dict] | None] = [_load_cell(cell_dir / f"{k}.json", k) for k in keys]
+    reserved = (*config.axes(), SEED_COLUMN)
+    loaded = [_load_cell(cell_dir / f"{k}.json", k, s, reserved) for k, s in zip(keys, seeds)]
+    results: list[list[dict] | None] = [rows for rows, _ in loaded]
+    invalid = [(f"cells/{k}.json", why) for k, (_, why) in zip(keys, loaded) if why]
+    if invalid and strict:
+        name, why = invalid[0]
+        more = f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""
+        raise ValueError(
+            f"--strict: {out / name} {why}{more}; delete the file to recompute the cell, or rerun without --strict"
+        )
     missing = [i for i, r in enumerate(results) if r is None]
     n_cached = len(cells) - len(missing)
 
@@ -341,6 +419,10 @@ def run_sweep(
                 {"identity": config.identity(), "slug": config.slug(), "caption": config.caption()},
             )
             cell_dir.mkdir(exist_ok=True)
+            if not quiet:
+                for name, why in invalid:
+                    sys.stderr.write(f"sims.sweep: warning: {out / name} {why}; recomputing the cell\n")
+                sys.stderr.flush()
             engine = handle.describe() if handle is not None else {**requested, "used": False}
             per_task = 1
             if missing:
@@ -390,6 +472,8 @@ def run_sweep(
                 },
                 "format_version": FORMAT_VERSION,
             }
+            if invalid:
+                manifest["invalid_cells"] = [{"file": name, "reason": why} for name, why in invalid]
             if extra_manifest:
                 manifest["extra"] = dict(extra_manifest)
             man_path = sio.atomic_write_json(out / "manifest.json", manifest)
@@ -399,7 +483,7 @@ def run_sweep(
     return RunResult(
         out_dir=out, results_csv=csv_path, manifest_json=man_path, figures=figures, rows=rows,
         columns=columns, wall_time_s=wall, n_cells=len(cells), n_computed=len(missing),
-        n_cached=n_cached, executor=engine,
+        n_cached=n_cached, executor=engine, invalid_cells=[name for name, _ in invalid],
     )
 
 
@@ -478,9 +562,7 @@ def _compute(
                     continue
                 for i, (rows, secs) in zip(idx, batch_out):
                     sio.atomic_write_json(
-                        cell_dir / f"{keys[i]}.json",
-                        {"key": keys[i], "cell": cells[i], "seed": seeds[i], "seconds": round(secs, 6),
-                         "rows": rows},
+                        cell_dir / f"{keys[i]}.json", _cell_record(keys[i], cells[i], seeds[i], secs, rows),
                         indent=None, fsync=False,
                     )
                     results[i] = rows
