@@ -437,3 +437,56 @@ def test_ctrl_c_exits_130_with_one_line_and_no_workers_left(tmp_path, engine):
         time.sleep(0.1)
     assert _alive_in_group(proc.pid) == []
     assert 2 <= len(list(cells.glob("*.json"))) < 18 and _temps(out) == []
+
+
+def _children(pid: int) -> dict[int, str]:
+    """Running children of ``pid`` with their command lines (zombies excluded); Linux /proc."""
+    out = {}
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out[int(d.name)] = cmd
+    return out
+
+
+def _running(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to list processes")
+def test_workers_and_resource_tracker_exit_when_the_parent_is_killed(tmp_path):
+    """kill -9 of a --workers 2 run: its workers (busy with long cells) and multiprocessing's resource
+    tracker must not outlive it (audit: both stayed > 60 s at ~50% CPU each)."""
+    env = {**os.environ, "TINY_SWEEP_SLEEP": "60"}  # every cell outlasts the test by far
+    proc = subprocess.Popen(_cli(tmp_path / "run", "--workers", "2"), cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        kids: dict[int, str] = {}
+        while time.monotonic() < deadline and proc.poll() is None:
+            kids = _children(proc.pid)
+            workers = [p for p, cmd in kids.items() if "spawn_main" in cmd]
+            if len(workers) == 2 and any("resource_tracker" in cmd for cmd in kids.values()):
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None and len(kids) >= 3, kids
+        time.sleep(1.0)  # the workers are inside their first cell now
+        os.kill(proc.pid, signal.SIGKILL)  # the parent only, as `kill -9 <pid>` does
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_running(p) for p in kids):
+            time.sleep(0.1)
+        left = {p: kids[p] for p in kids if _running(p)}
+        assert left == {}, f"still running 10 s after the parent was killed: {left}"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of this test's own process group
+        except ProcessLookupError:
+            pass

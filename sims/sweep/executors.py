@@ -23,7 +23,9 @@ import multiprocessing
 import os
 import re
 import signal
+import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -191,8 +193,42 @@ def open_executor(
     if workers is None:
         return ExecutorHandle(SerialExecutor(), "serial", 1)
     ctx = multiprocessing.get_context(START_METHOD)
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_follow_parent,
+                                  initargs=(os.getpid(),))
     return ExecutorHandle(pool, "processes", workers)
+
+
+#: seconds between two checks of a worker process that its parent is still alive
+PARENT_POLL_S = 0.5
+
+
+def _follow_parent(parent_pid: int) -> None:
+    """Initializer of every worker process: exit when the parent dies (``kill -9`` of the CLI).
+
+    A worker would otherwise finish its batch of cells - minutes of CPU - before it noticed that no one
+    reads the results, and multiprocessing's resource tracker would live as long as it. Linux: the
+    kernel sends SIGKILL when the parent dies (``prctl(PR_SET_PDEATHSIG)``); everywhere (POSIX): a
+    daemon thread polls ``os.getppid()`` every :data:`PARENT_POLL_S` seconds and ends the process
+    with ``os._exit`` once the worker has been re-parented.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except Exception:  # noqa: BLE001 - the polling thread below still covers it
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the death signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="sims-follow-parent", daemon=True).start()
 
 
 def _open_dask(scheduler: str, workers: int | None, timeout: float) -> ExecutorHandle:
