@@ -67,13 +67,15 @@ def make_generator(seed: int, *keys: Any) -> torch.Generator:
     return g
 
 
-def _to_torch(x: Any, name: str = "x") -> tuple[torch.Tensor, bool]:
+def _to_torch(x: Any, name: str = "x", *, images: bool = True) -> tuple[torch.Tensor, bool]:
     was_numpy = isinstance(x, np.ndarray)
     t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) if was_numpy else x
     if not isinstance(t, torch.Tensor):
         raise ValueError(f"{name} must be a numpy array or torch tensor, got {type(x).__name__}")
-    if t.ndim != 4:
+    if images and t.ndim != 4:
         raise ValueError(f"{name}.ndim == {t.ndim}, must be 4 (B, C, H, W) (shape {tuple(t.shape)})")
+    if t.ndim < 2:
+        raise ValueError(f"{name}.ndim == {t.ndim}, must be >= 2 (samples first) (shape {tuple(t.shape)})")
     if not t.is_floating_point():
         t = t.float()
     return t, was_numpy
@@ -166,14 +168,15 @@ def blur(x: Any, sigma: float) -> Any:
 
 
 def add_noise(x: Any, std: float, generator: torch.Generator, *, kind: str = "gaussian", clip: bool = False) -> Any:
-    """Add i.i.d. pixel noise of standard deviation ``std``: ``"gaussian"`` N(0, std²) or ``"uniform"``
-    U(-√3 std, √3 std) (same variance). ``clip=True`` clips the result to ``[0, 1]`` (default off, so the
-    noise variance is exactly ``std²``)."""
+    """Add i.i.d. noise of standard deviation ``std`` to every entry of ``x`` (images, signals or vectors,
+    samples first): ``"gaussian"`` N(0, std²) or ``"uniform"`` U(-√3 std, √3 std) (same variance).
+    ``clip=True`` clips the result to ``[0, 1]`` (for images; default off, so the noise variance is
+    exactly ``std²``)."""
     std = check_number("std", std, NONNEG)
     check_option("kind", kind, NOISES)
     if not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    t, was_numpy = _to_torch(x)
+    t, was_numpy = _to_torch(x, images=False)
     if kind == "gaussian":
         eps = torch.randn(t.shape, generator=generator, dtype=t.dtype)
     else:

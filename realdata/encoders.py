@@ -1,5 +1,11 @@
 """Torch encoders on the CPU: SimCLR (CL), non-negative SimCLR (NCL), a top-k SAE on CL features, and
-optional supervised cross-entropy twins (CE / NCE). Deterministic under a seed.
+supervised cross-entropy twins (CE / NCE). Deterministic under a seed.
+
+Inputs of every modality (:mod:`realdata.modalities`): images ``(N, C, H, W)`` (backbone ``cnn``: a small
+2-D CNN), signals ``(N, C, L)`` (``cnn``: a 1-D CNN with strided convolutions and global average pooling)
+and vectors ``(N, d)``; ``mlp`` (two hidden layers) takes any of them. ``arch="auto"`` picks the
+modality's first architecture (cnn for images and signals, mlp for vectors). Contrastive views come from
+the modality (``EncoderConfig.augment`` None = its default view configuration).
 
 Representations (the "output features" the paper evaluates, Zhang et al. 2025 §3, following Wang et al.
 2024, *Non-negative Contrastive Learning*):
@@ -21,7 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Iterator
 
 import numpy as np
@@ -29,7 +35,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from realdata.augment import AugmentConfig, make_generator, random_augment, simclr_views, torch_seed
+from realdata.augment import AugmentConfig, make_generator, torch_seed
+from realdata.modalities import MODALITIES
+from realdata.modalities import get as get_modality
+from realdata.signal import SignalAugmentConfig
+from realdata.vector import VectorAugmentConfig
 from sims.engine.validation import POSITIVE, Interval, check_array, check_number, check_option, check_seed
 
 __all__ = [
@@ -51,8 +61,9 @@ __all__ = [
     "DEFAULT_THREADS",
 ]
 
+_AUGMENT_CONFIGS = (AugmentConfig, SignalAugmentConfig, VectorAugmentConfig)
 VARIANTS = ("cl", "ncl", "ce", "nce")
-ARCHS = ("mlp", "cnn")
+ARCHS = ("auto", "mlp", "cnn")
 
 
 #: intra-op threads used for training and encoding. One thread is the default: these models are tiny
@@ -85,7 +96,7 @@ class EncoderConfig:
     """Encoder and training hyper-parameters (``variant`` in :data:`VARIANTS`, ``arch`` in :data:`ARCHS`)."""
 
     variant: str = "cl"
-    arch: str = "cnn"
+    arch: str = "auto"
     hidden: int = 256
     feature_dim: int = 64
     epochs: int = 20
@@ -93,7 +104,7 @@ class EncoderConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-5
     temperature: float = 0.2
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    augment: Any = None  # view configuration of the modality; None = its default
 
     def __post_init__(self) -> None:
         check_option("variant", self.variant, VARIANTS)
@@ -103,17 +114,19 @@ class EncoderConfig:
         check_number("lr", self.lr, POSITIVE)
         check_number("weight_decay", self.weight_decay, Interval(0.0, None, "[)"))
         check_number("temperature", self.temperature, POSITIVE)
-        if not isinstance(self.augment, AugmentConfig):
-            raise ValueError(f"augment == {self.augment!r}, must be an AugmentConfig")
+        if self.augment is not None and not isinstance(self.augment, _AUGMENT_CONFIGS):
+            raise ValueError(f"augment == {self.augment!r}, must be None or one of "
+                             f"{', '.join(c.__name__ for c in _AUGMENT_CONFIGS)}")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "EncoderConfig":
+    def from_dict(cls, d: dict, modality: str = "image") -> "EncoderConfig":
         d = dict(d)
-        aug = d.pop("augment", {})
-        aug = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in aug.items()})
+        aug = d.pop("augment", None)
+        if aug is not None:
+            aug = get_modality(modality).augment(**{k: tuple(v) if isinstance(v, list) else v for k, v in aug.items()})
         return cls(augment=aug, **d)
 
 
@@ -150,14 +163,39 @@ class TrainLog:
 
 
 # --------------------------------------------------------------------------- models
-def _backbone(arch: str, in_shape: tuple[int, int, int], hidden: int) -> nn.Module:
-    C, H, W = in_shape
+def modality_of_shape(in_shape: tuple[int, ...]) -> str:
+    """The modality of one sample's shape: 3 dims image, 2 signal, 1 vector."""
+    for m in MODALITIES.values():
+        if m.ndim == len(in_shape):
+            return m.name
+    raise ValueError(f"input shape {tuple(in_shape)} has {len(in_shape)} dimensions, must have 1 (vector), "
+                     "2 (signal: C, L) or 3 (image: C, H, W)")
+
+
+def resolve_arch(arch: str, in_shape: tuple[int, ...]) -> str:
+    """``arch`` for inputs of ``in_shape`` (``"auto"`` -> the modality's default); ValueError if unsuited."""
+    return get_modality(modality_of_shape(in_shape)).arch(arch)
+
+
+def _backbone(arch: str, in_shape: tuple[int, ...], hidden: int) -> nn.Module:
+    arch = resolve_arch(arch, in_shape)
     if arch == "mlp":
+        d = int(np.prod(in_shape))
         return nn.Sequential(
             nn.Flatten(),
-            nn.Linear(C * H * W, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+            nn.Linear(d, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
             nn.Linear(hidden, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
         )
+    if len(in_shape) == 2:  # 1-D CNN; (B, C, L) -> (B, hidden)
+        C, _ = in_shape
+        return nn.Sequential(
+            nn.Conv1d(C, 32, 7, padding=3), nn.BatchNorm1d(32), nn.ReLU(),
+            nn.Conv1d(32, 64, 5, stride=2, padding=2), nn.BatchNorm1d(64), nn.ReLU(),
+            nn.Conv1d(64, 64, 5, stride=2, padding=2), nn.BatchNorm1d(64), nn.ReLU(),
+            nn.AdaptiveAvgPool1d(1), nn.Flatten(),
+            nn.Linear(64, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+        )
+    C, H, W = in_shape
     return nn.Sequential(  # small CNN; (B, C, H, W) -> (B, hidden)
         nn.Conv2d(C, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
         nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
@@ -188,7 +226,7 @@ class Encoder(nn.Module):
     def out_dim(self) -> int:
         return self.cfg.feature_dim
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, d)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, *in_shape) -> (B, d)
         z = self.projector(self.backbone(x))
         return F.relu(z) if self.nonneg else z
 
@@ -241,11 +279,12 @@ class TopKSAE(nn.Module):
 
 
 class SAEEncoder(nn.Module):
-    """Images → frozen encoder features → SAE latents, so every representation encodes images alike."""
+    """Inputs → frozen encoder features → SAE latents, so every representation encodes inputs alike."""
 
-    def __init__(self, encoder: Encoder, sae: TopKSAE):
+    def __init__(self, encoder: nn.Module, sae: TopKSAE):
         super().__init__()
         self.encoder, self.sae = encoder, sae
+        self.in_shape = tuple(encoder.in_shape)
 
     @property
     def out_dim(self) -> int:
@@ -268,11 +307,11 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
 
 
 # --------------------------------------------------------------------------- training
-def _images(name: str, X: Any) -> torch.Tensor:
+def _inputs(name: str, X: Any) -> torch.Tensor:
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
     arr = np.asarray(X)
-    check_array(name, arr, ndim=4)
+    check_array(name, arr, ndim=(2, 3, 4))
     if arr.shape[0] < 2:
         raise ValueError(f"{name}.shape == {arr.shape}, must hold at least 2 samples")
     return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
@@ -297,16 +336,23 @@ def train_encoder(
     y: Any = None,
     n_classes: int | None = None,
 ) -> tuple[Encoder, TrainLog]:
-    """Train one encoder on images ``X (N, C, H, W)`` in ``[0, 1]``; returns the model (eval mode) and log.
+    """Train one encoder on ``X``: images ``(N, C, H, W)`` in ``[0, 1]``, signals ``(N, C, L)`` or vectors
+    ``(N, d)`` (the modality follows from the shape); returns the model (eval mode) and its log.
 
-    ``cl`` / ``ncl`` ignore labels; ``ce`` / ``nce`` need integer ``y (N,)`` in ``0..n_classes-1`` and are
-    trained with cross-entropy on one random view per sample. Runs inside :func:`deterministic` (one
-    intra-op thread by default, :data:`DEFAULT_THREADS`).
+    ``cl`` / ``ncl`` ignore labels and train with NT-Xent on two random views of the modality;
+    ``ce`` / ``nce`` need integer ``y (N,)`` in ``0..n_classes-1`` and are trained with cross-entropy on one
+    random view per sample. Runs inside :func:`deterministic` (one intra-op thread by default,
+    :data:`DEFAULT_THREADS`).
     """
     if not isinstance(cfg, EncoderConfig):
         raise ValueError(f"cfg == {cfg!r}, must be an EncoderConfig")
-    Xt = _images("X", X)
+    Xt = _inputs("X", X)
     seed = check_seed("seed", seed)
+    modality = get_modality(modality_of_shape(tuple(Xt.shape[1:])))
+    resolve_arch(cfg.arch, tuple(Xt.shape[1:]))
+    view_cfg = cfg.augment if cfg.augment is not None else modality.augment()
+    if not isinstance(view_cfg, modality.augment):
+        raise ValueError(f"augment == {view_cfg!r} does not suit {modality.name}s, must be a {modality.augment.__name__}")
     supervised = cfg.variant in ("ce", "nce")
     if supervised:
         if y is None:
@@ -335,10 +381,11 @@ def train_encoder(
                 idx = perm[start:start + bs]
                 xb = Xt[idx]
                 if supervised:
-                    logits = model.head(model(random_augment(xb, cfg.augment, gen)))
+                    logits = model.head(model(modality.view(xb, view_cfg, gen)))
                     loss = F.cross_entropy(logits, yt[idx])
                 else:
-                    v1, v2 = simclr_views(xb, cfg.augment, gen)
+                    v1 = modality.view(xb, view_cfg, gen)
+                    v2 = modality.view(xb, view_cfg, gen)
                     loss = nt_xent(model(v1), model(v2), cfg.temperature)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -401,8 +448,8 @@ def train_sae(H: Any, cfg: SAEConfig, seed: int) -> tuple[TopKSAE, TrainLog]:
 def encode_torch(model: nn.Module, X: Any, *, batch_size: int = 2048) -> torch.Tensor:
     """Features of ``X`` as a contiguous CPU float32 tensor ``(N, d)`` (eval mode, no grad).
 
-    ``model`` maps images (:class:`Encoder`, :class:`SAEEncoder`) or features (:class:`TopKSAE`, then
-    ``X`` is ``(N, d)``). The tensor supports DLPack: ``numpy.from_dlpack(t)`` or ``xp.from_dlpack(t)``
+    ``model`` maps inputs (:class:`Encoder`, :class:`SAEEncoder`: images, signals or vectors of its input
+    shape) or features (:class:`TopKSAE`, then ``X`` is ``(N, d)``). The tensor supports DLPack: ``numpy.from_dlpack(t)`` or ``xp.from_dlpack(t)``
     share its memory.
     """
     if not isinstance(model, nn.Module):
@@ -411,8 +458,11 @@ def encode_torch(model: nn.Module, X: Any, *, batch_size: int = 2048) -> torch.T
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
     arr = np.asarray(X)
-    want = 2 if isinstance(model, TopKSAE) else 4
+    in_shape = getattr(model, "in_shape", None)
+    want = 2 if isinstance(model, TopKSAE) or in_shape is None else len(in_shape) + 1
     check_array("X", arr, ndim=want)
+    if in_shape is not None and tuple(arr.shape[1:]) != tuple(in_shape):
+        raise ValueError(f"X.shape == {arr.shape}, samples must have the model's input shape {tuple(in_shape)}")
     Xt = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
     was_training = model.training
     model.eval()

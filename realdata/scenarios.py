@@ -1,19 +1,31 @@
-"""Robustness scenarios on frozen real features, probed with the engine's closed-form linear probe.
+"""Robustness scenarios on frozen representations of real data, probed with the engine's closed-form probe.
 
-One *replicate* (one seed) = one stratified split, one CL / NCL (/ CE / NCE) encoder each, one SAE on
-the CL features, then every scenario on the frozen features:
+One *replicate* (one seed) = one split, one of each representation, then every scenario on the frozen
+features. Representations (:data:`REPRESENTATIONS`), each a torch module from inputs to features:
+
+- ``raw``: the input itself, flattened (pixels, samples of a signal, the vector or the given features):
+  the baseline every learned representation must beat;
+- ``pca``: the top principal components of the training inputs (a dense linear code of the NCL width);
+- ``cl`` / ``ncl``: a SimCLR encoder and its non-negative twin (:mod:`realdata.encoders`), with the views
+  of the data's modality; on precomputed features this is a head trained contrastively on top of them;
+- ``ce`` / ``nce``: the same architecture trained with cross-entropy on the labels (the supervised baseline);
+- ``sae``: a top-k SAE on the CL features (raw data) or on the given features (precomputed); with
+  several ``k`` one SAE per k, named ``sae_k<k>``.
+
+Scenarios:
 
 - ``label_noise``: the probe is fit on train labels flipped with probability η to a uniformly chosen
   OTHER class (symmetric noise); accuracy on the clean test labels. All η share one factorization of the
   train features (``sims.engine.probes.fit_linear`` with a label-set axis).
-- ``gaussian_noise`` / ``uniform_noise``: the probe is fit on clean train features; test IMAGES get
-  i.i.d. pixel noise of standard deviation ``level`` (uniform: U(−√3 s, √3 s)), no clipping.
+- ``gaussian_noise`` / ``uniform_noise``: the probe is fit on clean train features; test INPUTS get i.i.d.
+  noise of standard deviation ``level`` (uniform: U(−√3 s, √3 s)), no clipping (pixels in [0, 1];
+  standardized units for signals and vectors; for precomputed features: feature-space noise).
 - ``few_shot``: the probe is fit on ``k`` train samples per class (``level = k``; ``0`` stands for all).
-- ``rotation`` / ``inversion`` / ``blur`` / ``translation``: test images are shifted
-  (:data:`realdata.augment.SHIFTS` defines the levels), the probe is the clean one.
+- shifts of the modality (:mod:`realdata.modalities`): test inputs are shifted, the probe is the clean one.
+- ``ood``: a given out-of-distribution test set (``Dataset.X_ood``), level 1.
 
 Common random numbers: within a replicate all representations see the same split, label flips, few-shot
-subsets and pixel-noise draws, and CL / NCL share their initial weights and augmentation draws, so paired
+subsets and noise draws, and CL / NCL / CE share their initial weights and view draws, so paired
 differences between representations have small variance.
 
 Probe: ridge least squares on one-hot targets (``sims.engine.probes.fit_linear``, Cholesky), after centring the
@@ -29,8 +41,11 @@ import dataclasses
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+import torch
+import torch.nn as nn
 
 from realdata import augment as aug
+from realdata import modalities
 from realdata.data import Dataset, few_shot_indices
 from realdata.encoders import (
     EncoderConfig,
@@ -41,15 +56,19 @@ from realdata.encoders import (
     train_sae,
 )
 from realdata.monosemanticity import class_geometry, monosemanticity_report
-from sims.engine.generators import flip_labels
 from sims.engine.backend import rng
+from sims.engine.generators import flip_labels
 from sims.engine.probes import fit_linear
 from sims.engine.validation import NONNEG, UNIT, check_number, check_option, check_values
 
 __all__ = [
     "REPRESENTATIONS",
+    "SELF_SUPERVISED",
     "NOISE_SCENARIOS",
     "SHIFT_SCENARIOS",
+    "Raw",
+    "PCA",
+    "sae_names",
     "train_representations",
     "LinearReadout",
     "fit_readout",
@@ -57,12 +76,15 @@ __all__ = [
     "few_shot_rows",
     "input_noise_rows",
     "shift_rows",
+    "ood_rows",
     "run_replicate",
 ]
 
-REPRESENTATIONS = ("cl", "ncl", "sae", "ce", "nce")
+REPRESENTATIONS = ("raw", "pca", "cl", "ncl", "ce", "nce", "sae")
+#: representations learned without labels (their clean accuracy is compared with raw's)
+SELF_SUPERVISED = ("cl", "ncl", "sae")
 NOISE_SCENARIOS = {"gaussian_noise": "gaussian", "uniform_noise": "uniform"}
-SHIFT_SCENARIOS = tuple(aug.SHIFTS)  # rotation, inversion, blur, translation
+SHIFT_SCENARIOS = modalities.SHIFT_KINDS
 #: geometry / monosemanticity metrics copied into the tidy rows
 GEOMETRY_KEYS = ("separation_min", "separation_mean", "coherence", "fisher_ratio", "fisher_discriminant")
 MONO_KEYS = (
@@ -79,6 +101,49 @@ MONO_KEYS = (
 
 def _row(rep: str, scenario: str, level: float, metric: str, value: float) -> dict:
     return {"representation": rep, "scenario": scenario, "level": float(level), "metric": metric, "value": float(value)}
+
+
+# --------------------------------------------------------------------------- fixed representations
+class Raw(nn.Module):
+    """The input, flattened to ``(B, prod(in_shape))``."""
+
+    def __init__(self, in_shape: Sequence[int]):
+        super().__init__()
+        self.in_shape = tuple(int(s) for s in in_shape)
+
+    @property
+    def out_dim(self) -> int:
+        return int(np.prod(self.in_shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], -1)
+
+
+class PCA(nn.Module):
+    """Projection of the flattened input on the top ``width`` principal axes of the training inputs."""
+
+    def __init__(self, X_train: np.ndarray, width: int):
+        super().__init__()
+        self.in_shape = tuple(int(s) for s in X_train.shape[1:])
+        Xf = np.asarray(X_train, dtype=np.float64).reshape(X_train.shape[0], -1)
+        mean = Xf.mean(axis=0)
+        width = int(min(width, Xf.shape[1], Xf.shape[0] - 1))
+        _, _, Vt = np.linalg.svd(Xf - mean, full_matrices=False)
+        signs = np.where(Vt[:width].max(axis=1) >= -Vt[:width].min(axis=1), 1.0, -1.0)  # deterministic signs
+        self.register_buffer("mean", torch.from_numpy(mean.astype(np.float32)))
+        self.register_buffer("components", torch.from_numpy((Vt[:width] * signs[:, None]).T.astype(np.float32)))
+
+    @property
+    def out_dim(self) -> int:
+        return int(self.components.shape[1])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.reshape(x.shape[0], -1) - self.mean) @ self.components
+
+
+def sae_names(ks: Sequence[int]) -> list[str]:
+    """Representation names of the SAEs: ``sae`` for one k, ``sae_k<k>`` for several."""
+    return ["sae"] if len(ks) == 1 else [f"sae_k{k}" for k in ks]
 
 
 # --------------------------------------------------------------------------- probe
@@ -114,29 +179,46 @@ def train_representations(
     enc_cfg: EncoderConfig,
     sae_cfg: SAEConfig,
     seed: int,
-    representations: Sequence[str] = ("cl", "ncl", "sae"),
+    representations: Sequence[str] = ("raw", "ce", "cl", "ncl", "sae"),
+    *,
+    sae_k: Sequence[int] | None = None,
 ) -> tuple[dict[str, Any], list[dict]]:
-    """Train the requested representations; returns ``{name: image -> feature module}`` and rows with
-    final training loss (wall times stay out of results so that results.csv is identical on every run and
-    executor; the run's manifest records its wall time). ``sae`` trains (or reuses) the CL encoder first."""
+    """Train the requested representations; returns ``{name: input -> feature module}`` (in the order
+    asked, SAEs expanded per k) and rows with each final training loss (wall times stay out of results so
+    that results.csv is identical on every run and executor). On raw data the SAEs read the CL features
+    (the CL encoder is trained for them if not asked for); on precomputed features they read the features."""
     for r in representations:
         check_option("representations", r, REPRESENTATIONS)
+    ks = tuple(sae_k) if sae_k else (sae_cfg.k,)
     models: dict[str, Any] = {}
     rows: list[dict] = []
-    need_cl = "cl" in representations or "sae" in representations
+    need_cl = "cl" in representations or ("sae" in representations and not data.precomputed)
     order = (["cl"] if need_cl else []) + [r for r in representations if r not in ("cl", "sae")]
     for name in order:
+        if name == "raw":
+            models[name] = Raw(data.input_shape)
+            continue
+        if name == "pca":
+            models[name] = PCA(data.X_train, enc_cfg.feature_dim)
+            continue
         cfg = dataclasses.replace(enc_cfg, variant=name)
         y = data.y_train if name in ("ce", "nce") else None
         model, log = train_encoder(data.X_train, cfg, seed, y=y, n_classes=data.n_classes)
         models[name] = model
         rows.append(_row(name, "training", 0, "final_loss", log.losses[-1]))
+    names = list(representations)
     if "sae" in representations:
-        H = encode(models["cl"], data.X_train)
-        sae, log = train_sae(H, sae_cfg, seed)
-        models["sae"] = SAEEncoder(models["cl"], sae)
-        rows.append(_row("sae", "training", 0, "final_loss", log.losses[-1]))
-    return {r: models[r] for r in representations}, [r for r in rows if r["representation"] in representations]
+        base = Raw(data.input_shape) if data.precomputed else models["cl"]
+        H = encode(base, data.X_train)
+        i = names.index("sae")
+        names[i:i + 1] = sae_names(ks)
+        for nm, k in zip(sae_names(ks), ks):
+            if k > sae_cfg.expansion * H.shape[1]:
+                raise ValueError(f"sae_k contains {k}, must be <= sae_expansion * d == {sae_cfg.expansion * H.shape[1]}")
+            sae, log = train_sae(H, dataclasses.replace(sae_cfg, k=int(k)), seed)
+            models[nm] = SAEEncoder(base, sae)
+            rows.append(_row(nm, "training", 0, "final_loss", log.losses[-1]))
+    return {r: models[r] for r in names}, [r for r in rows if r["representation"] in names]
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -176,7 +258,7 @@ def rng_seed(seed: int, *keys: Any) -> int:
 
 
 def _corrupted_rows(
-    models: Mapping[str, Any], readouts: Mapping[str, LinearReadout], data: Dataset, scenario: str,
+    models: Mapping[str, Any], readouts: Mapping[str, LinearReadout], y: np.ndarray, scenario: str,
     levels: Sequence[float], make: Callable[[float], np.ndarray],
 ) -> list[dict]:
     rows = []
@@ -184,8 +266,8 @@ def _corrupted_rows(
         X = make(lvl)
         for name, model in models.items():
             H = encode(model, X)
-            rows.append(_row(name, scenario, lvl, "accuracy", _accuracy(readouts[name].predict(H), data.y_test)))
-            rows.append(_row(name, scenario, lvl, "fisher_ratio", class_geometry(H, data.y_test, discriminant=False)["fisher_ratio"]))
+            rows.append(_row(name, scenario, lvl, "accuracy", _accuracy(readouts[name].predict(H), y)))
+            rows.append(_row(name, scenario, lvl, "fisher_ratio", class_geometry(H, y, discriminant=False)["fisher_ratio"]))
     return rows
 
 
@@ -199,7 +281,7 @@ def input_noise_rows(
         def make(s: float, kind: str = kind) -> np.ndarray:
             g = aug.make_generator(seed, "input_noise", kind, float(s))
             return aug.add_noise(data.X_test, float(s), g, kind=kind)
-        rows += _corrupted_rows(models, readouts, data, scenario, [float(s) for s in stds], make)
+        rows += _corrupted_rows(models, readouts, data.y_test, scenario, [float(s) for s in stds], make)
     return rows
 
 
@@ -207,14 +289,25 @@ def shift_rows(
     models: Mapping[str, Any], readouts: Mapping[str, LinearReadout], data: Dataset,
     shifts: Mapping[str, Sequence[float]],
 ) -> list[dict]:
+    """Every shift of the data's modality at every level (each checked to apply to the data first)."""
+    mod = modalities.get(data.modality)
     rows = []
     for kind, levels in shifts.items():
-        check_option("shift", kind, SHIFT_SCENARIOS)
+        check_option("shift", kind, tuple(mod.shifts))
+        for lvl in levels:
+            mod.check_shift(kind, float(lvl), data.input_shape)
         rows += _corrupted_rows(
-            models, readouts, data, kind, [float(v) for v in levels],
-            lambda lvl, kind=kind: aug.apply_shift(data.X_test, kind, lvl),
+            models, readouts, data.y_test, kind, [float(v) for v in levels],
+            lambda lvl, kind=kind: mod.apply_shift(data.X_test, kind, lvl),
         )
     return rows
+
+
+def ood_rows(models: Mapping[str, Any], readouts: Mapping[str, LinearReadout], data: Dataset) -> list[dict]:
+    """Accuracy of the clean probes on the given out-of-distribution set (``level`` 1), if there is one."""
+    if data.X_ood is None:
+        return []
+    return _corrupted_rows(models, readouts, data.y_ood, "ood", [1.0], lambda _: data.X_ood)
 
 
 # --------------------------------------------------------------------------- one replicate
@@ -224,18 +317,19 @@ def run_replicate(
     seed: int,
     enc_cfg: EncoderConfig,
     sae_cfg: SAEConfig,
-    representations: Sequence[str] = ("cl", "ncl", "sae"),
+    representations: Sequence[str] = ("raw", "ce", "cl", "ncl", "sae"),
+    sae_k: Sequence[int] | None = None,
     label_noise: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8),
     input_noise: Sequence[float] = (0.0, 0.1, 0.2, 0.3, 0.5),
     few_shot: Sequence[int] = (1, 2, 5, 10, 0),
     shifts: Mapping[str, Sequence[float]] | None = None,
     ridge: float = 1e-2,
 ) -> list[dict]:
-    """Train the representations on ``data`` and run every scenario; returns the tidy rows."""
+    """Train the representations on ``data`` and run every scenario; returns the tidy rows.
+    ``shifts`` None: the modality's default levels (none for precomputed features)."""
     if shifts is None:
-        shifts = {"rotation": (0.0, 15.0, 30.0, 45.0), "inversion": (0.0, 0.25, 1.0),
-                  "blur": (0.0, 0.5, 1.0), "translation": (0.0, 1.0, 2.0)}
-    models, rows = train_representations(data, enc_cfg, sae_cfg, seed, representations)
+        shifts = {} if data.precomputed else dict(modalities.get(data.modality).default_levels)
+    models, rows = train_representations(data, enc_cfg, sae_cfg, seed, representations, sae_k=sae_k)
     feats_tr = {n: encode(m, data.X_train) for n, m in models.items()}
     feats_te = {n: encode(m, data.X_test) for n, m in models.items()}
     for name in models:
@@ -248,4 +342,5 @@ def run_replicate(
     rows += few_shot_rows(feats_tr, feats_te, data, few_shot, seed, ridge)
     rows += input_noise_rows(models, readouts, data, input_noise, seed)
     rows += shift_rows(models, readouts, data, shifts)
+    rows += ood_rows(models, readouts, data)
     return rows

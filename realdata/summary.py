@@ -8,9 +8,12 @@ Statistics: mean over replicates ± the half-width of a 95% Student-t interval,
 replicate (same split, same corruption draws, same initial weights for CL / NCL), which is what makes a
 3–5 seed study informative.
 
-Robustness score of a scenario: the mean accuracy over its corrupted levels (label noise / pixel noise /
+Robustness score of a scenario: the mean accuracy over its corrupted levels (label noise / input noise /
 shift levels > 0; few-shot k > 0, i.e. every limited-data level). Clean accuracy is the ``label_noise``
-row at η = 0 (the probe on all clean training labels).
+row at η = 0 (the probe on all clean training labels). Paired differences are taken against the raw input
+(``raw``: does a learned representation beat the data it came from?) and against CL (the paper's
+comparison), whichever the run holds. A self-supervised representation whose clean accuracy is below the
+raw input's gets a warning (:func:`baseline_warnings`): its robustness comparisons say little.
 
 Theory check: the quantities the theory uses, measured on the clean TRAIN features of each
 representation (averaged over replicates), each give a predicted robustness ordering —
@@ -28,6 +31,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from realdata.modalities import SHIFT_KINDS
 from sims.engine.stats import t_stats
 
 __all__ = [
@@ -37,12 +41,19 @@ __all__ = [
     "paired_differences",
     "theory_check",
     "markdown_report",
+    "representations",
+    "scenarios",
+    "baseline_warnings",
+    "BASELINES",
     "CORRUPTION_SCENARIOS",
 ]
 
-CORRUPTION_SCENARIOS = (
-    "label_noise", "gaussian_noise", "uniform_noise", "few_shot", "rotation", "inversion", "blur", "translation",
-)
+#: every scenario whose rows are accuracies under a corruption, in report order
+CORRUPTION_SCENARIOS = ("label_noise", "gaussian_noise", "uniform_noise", "few_shot", *SHIFT_KINDS, "ood")
+#: representations the others are compared with, in this order
+BASELINES = ("raw", "cl")
+#: representations learned without labels
+SELF_SUPERVISED_PREFIXES = ("cl", "ncl", "sae")
 #: predictor -> (metric scenario, metric, True if larger predicts more robust)
 PREDICTORS = {
     "fisher_J": ("geometry", "fisher_ratio", True),
@@ -99,16 +110,60 @@ def robustness_scores(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str]
     return scores
 
 
-def _representations(rows: Iterable[Mapping[str, Any]]) -> list[str]:
-    seen: dict[str, None] = {}
-    for r in rows:
-        if r["representation"] != "all":
-            seen.setdefault(r["representation"], None)
-    return list(seen)
+#: display order of representations: baselines first, then the learned ones (SAEs by k)
+ORDER = ("raw", "pca", "ce", "nce", "cl", "ncl", "sae")
 
 
-def paired_differences(rows: Sequence[Mapping[str, Any]], baseline: str = "cl") -> list[dict]:
-    """For every accuracy level and every robustness score: ``rep − baseline`` paired by replicate."""
+def _rank(rep: str) -> tuple:
+    base, _, k = rep.partition("_k")
+    return (ORDER.index(base) if base in ORDER else len(ORDER), int(k) if k.isdigit() else 0, rep)
+
+
+def representations(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The representations of the rows: baselines (raw, pca, ce) first, then cl, ncl and the SAEs."""
+    seen = {r["representation"] for r in rows if r["representation"] != "all"}
+    return sorted(seen, key=_rank)
+
+
+_representations = representations
+
+
+def scenarios(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The corruption scenarios present in the rows, in :data:`CORRUPTION_SCENARIOS` order."""
+    present = {r["scenario"] for r in rows}
+    return [s for s in CORRUPTION_SCENARIOS if s in present]
+
+
+def _clean_means(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """Mean clean accuracy (label_noise at η = 0) per representation."""
+    out = {}
+    for (rep, sc, lvl, metric), vals in _by_replicate(rows).items():
+        if sc == "label_noise" and lvl == 0 and metric == "accuracy" and vals:
+            out[rep] = float(np.mean(list(vals.values())))
+    return out
+
+
+def baseline_warnings(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One sentence per self-supervised representation whose mean clean probe accuracy is below the raw
+    input's (empty without a ``raw`` representation)."""
+    clean = _clean_means(rows)
+    if "raw" not in clean:
+        return []
+    out = []
+    for rep, acc in clean.items():
+        if rep.split("_")[0] in SELF_SUPERVISED_PREFIXES and acc < clean["raw"]:
+            out.append(f"{rep.upper()}'s clean probe accuracy {acc:.3f} is below the raw input's {clean['raw']:.3f}: "
+                       f"its features lose information the probe could use, so its robustness comparisons say little "
+                       "about learned features")
+    return out
+
+
+def paired_differences(rows: Sequence[Mapping[str, Any]], baseline: str | None = None) -> list[dict]:
+    """For every accuracy level and every robustness score: ``rep − baseline`` paired by replicate, for the
+    given ``baseline`` or (None) every one of :data:`BASELINES` the rows hold."""
+    if baseline is None:
+        present = set(representations(rows))
+        return [d for b in BASELINES if b in present for d in paired_differences(rows, b)]
     reps = [r for r in _representations(rows) if r != baseline]
     out = []
     byrep = _by_replicate(rows)
@@ -159,7 +214,7 @@ def theory_check(rows: Sequence[Mapping[str, Any]]) -> list[dict]:
             pred_means[pname] = (_order(means, larger), means)
     scores = robustness_scores(rows)
     out = []
-    for sc in ("clean",) + CORRUPTION_SCENARIOS:
+    for sc in ("clean", *CORRUPTION_SCENARIOS):
         if not all((sc, r) in scores for r in reps):
             continue
         obs_means = {r: float(np.mean(list(scores[(sc, r)].values()))) for r in reps}
@@ -195,10 +250,14 @@ def markdown_report(rows: Sequence[Mapping[str, Any]], caption: str = "") -> str
     agg = {(a["representation"], a["scenario"], a["level"], a["metric"]): a for a in aggregate(rows)}
     n_rep = max((a["n"] for a in agg.values()), default=0)
     lines = [f"# Real-data robustness: {' vs '.join(r.upper() for r in reps)}", ""]
+    warns = baseline_warnings(rows)
     if caption:
         lines += [caption, ""]
     lines += [f"Mean ± 95% CI (Student t) over {n_rep} replicates (seeds); each replicate re-splits the data "
-              "and retrains every encoder.", ""]
+              "and retrains every encoder. RAW is the input itself (the baseline every learned representation "
+              "must beat), CE the same encoder trained with labels.", ""]
+    if warns:
+        lines += ["## Warnings", ""] + [f"- {w}" for w in warns] + [""]
     # monosemanticity + geometry
     lines += ["## Monosemanticity (test features) and class geometry (train features)", ""]
     mono_keys = [("monosemanticity", "semantic_consistency", "consistency"),
@@ -219,7 +278,7 @@ def markdown_report(rows: Sequence[Mapping[str, Any]], caption: str = "") -> str
     # accuracy table
     lines += ["", "## Accuracy per scenario (linear probe on frozen features)", ""]
     lines += ["| scenario | level | " + " | ".join(r.upper() for r in reps) + " | best |", "|---" * (len(reps) + 3) + "|"]
-    for sc in CORRUPTION_SCENARIOS:
+    for sc in scenarios(rows):
         levels = sorted({k[2] for k in agg if k[1] == sc and k[3] == "accuracy"}, key=lambda v: (sc == "few_shot" and v == 0, v))
         for lvl in levels:
             cells = [agg.get((r, sc, lvl, "accuracy")) for r in reps]
@@ -228,12 +287,16 @@ def markdown_report(rows: Sequence[Mapping[str, Any]], caption: str = "") -> str
             lines.append(f"| {sc} | {lv} | " + " | ".join(_pm(c) if c else "–" for c in cells) + f" | {reps[best].upper()} |")
     # paired differences on robustness scores
     diffs = [d for d in paired_differences(rows) if d["quantity"] in ("robustness", "clean_accuracy")]
-    if diffs:
-        lines += ["", "## Paired differences vs CL (robustness = mean accuracy over corrupted levels)", ""]
+    for base in BASELINES:
+        sel = [d for d in diffs if d["baseline"] == base]
+        if not sel:
+            continue
+        lines += ["", f"## Paired differences vs {base.upper()} (robustness = mean accuracy over corrupted levels)", ""]
         lines += ["| scenario | representation | difference | 95% CI | verdict |", "|---|---|---|---|---|"]
-        for d in diffs:
+        for d in sel:
             ci = f"[{d['lo']:+.3f}, {d['hi']:+.3f}]" if math.isfinite(d["ci"]) else "–"
-            lines.append(f"| {d['scenario']} | {d['representation'].upper()} − CL | {d['mean']:+.3f} | {ci} | {d['verdict']} |")
+            lines.append(f"| {d['scenario']} | {d['representation'].upper()} − {base.upper()} | {d['mean']:+.3f} | {ci} "
+                         f"| {d['verdict']} |")
     # theory check
     checks = theory_check(rows)
     if checks:

@@ -89,9 +89,16 @@ def test_prepare_dataset_accepts_any_arrays_flat_and_odd_labels():
     np.testing.assert_array_equal(d.classes, [3, 7])
     assert set(np.unique(d.y_train)) == {0, 1}
     assert d.class_counts("test").tolist() == [5, 5]
-    # square flat rows need no image_shape; (N, H, W) gets a channel axis
-    assert prepare_dataset(np.zeros((6, 16)) + np.arange(16), [0, 1] * 3, seed=0).image_shape == (1, 4, 4)
+    # flat rows are vectors unless told otherwise (never a silent reshape into a square image);
+    # (N, H, W) gets a channel axis
+    flat = prepare_dataset(np.zeros((6, 16)) + np.arange(16), [0, 1] * 3, seed=0)
+    assert flat.modality == "vector" and flat.input_shape == (16,)
     assert prepare_dataset(np.ones((6, 2, 5)) * np.arange(5), [0, 1] * 3, seed=0).image_shape == (1, 2, 5)
+
+
+def _X(*shape: int) -> np.ndarray:
+    """A non-constant array (constant data is rejected before other checks)."""
+    return np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
 
 
 @pytest.mark.parametrize(
@@ -99,14 +106,14 @@ def test_prepare_dataset_accepts_any_arrays_flat_and_odd_labels():
     [
         (np.zeros(10), [0, 1] * 5, {}, r"X\.ndim == 1"),
         (np.zeros((10, 1, 2, 2, 1)), [0, 1] * 5, {}, r"X\.ndim == 5"),
-        (np.zeros((10, 4)), [0, 1] * 4, {}, r"y\.shape == \(8,\)"),
-        (np.zeros((10, 5)), [0, 1] * 5, {}, r"X\.shape == \(10, 5\).*image_shape"),
-        (np.zeros((10, 6)), [0, 1] * 5, {"image_shape": (2, 2)}, r"image_shape == \(2, 2\)"),
-        (np.zeros((10, 4)), [0] * 10, {}, r"y has 1 distinct class"),
-        (np.zeros((10, 4)), [0] * 9 + [1], {}, r"classes \[1\] with fewer than 2"),
-        (np.zeros((10, 4)), np.linspace(0, 1, 10), {}, r"y\.dtype == float64, must hold integer"),
-        (np.zeros((10, 4)), [0, 1] * 5, {"test_fraction": 1.0}, r"test_fraction == 1, must be in \(0, 1\)"),
-        (np.zeros((10, 4)), [0, 1] * 5, {"seed": -1}, r"seed == -1"),
+        (_X(10, 4), [0, 1] * 4, {}, r"y\.shape == \(8,\)"),
+        (_X(10, 5), [0, 1] * 5, {"modality": "image"}, r"X\.shape == \(10, 5\) is flat: images need image_shape"),
+        (_X(10, 6), [0, 1] * 5, {"image_shape": (2, 2)}, r"image_shape == \(2, 2\)"),
+        (_X(10, 4), [0] * 10, {}, r"y has 1 distinct class"),
+        (_X(10, 4), [0] * 9 + [1], {}, r"classes \[1\] with fewer than 2"),
+        (_X(10, 4), np.linspace(0, 1, 10), {}, r"y\.dtype == float64, must hold integer"),
+        (_X(10, 4), [0, 1] * 5, {"test_fraction": 1.0}, r"test_fraction == 1, must be in \(0, 1\)"),
+        (_X(10, 4), [0, 1] * 5, {"seed": -1}, r"seed == -1"),
     ],
 )
 def test_prepare_dataset_bad_input(X, y, kw, match):
@@ -117,7 +124,7 @@ def test_prepare_dataset_bad_input(X, y, kw, match):
 def test_prepare_dataset_nan_pixels_named():
     X = np.zeros((10, 1, 2, 2), dtype=np.float32)
     X[3, 0, 1, 1] = np.nan
-    with pytest.raises(ValueError, match=r"X contains 1 NaN or infinite pixels"):
+    with pytest.raises(ValueError, match=r"X contains 1 NaN or infinite values"):
         prepare_dataset(X, [0, 1] * 5)
 
 
@@ -308,8 +315,13 @@ def test_encoder_bad_input(small):
     X[0, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match=r"X contains NaN"):
         train_encoder(X, EncoderConfig(**TINY), seed=0)
-    with pytest.raises(ValueError, match=r"X\.ndim == 2, must be 4"):
-        train_encoder(small.X_train.reshape(len(small.X_train), -1), EncoderConfig(**TINY), seed=0)
+    with pytest.raises(ValueError, match=r"X\.ndim == 5, must be 2 or 3 or 4"):
+        train_encoder(small.X_train[..., None], EncoderConfig(**TINY), seed=0)
+    flat = small.X_train.reshape(len(small.X_train), -1)  # vectors: an MLP, never a CNN
+    with pytest.raises(ValueError, match=r"arch == 'cnn', must be one of 'mlp'"):
+        train_encoder(flat, EncoderConfig(**{**TINY, "arch": "cnn"}), seed=0)
+    with pytest.raises(ValueError, match=r"augment == AugmentConfig.* does not suit vectors, must be a VectorAugmentConfig"):
+        train_encoder(flat, EncoderConfig(**{**TINY, "arch": "mlp"}, augment=A.AugmentConfig()), seed=0)
     with pytest.raises(ValueError, match=r"k == 100, must be <= expansion \* d == 8"):
         train_sae(np.ones((10, 2)), SAEConfig(k=100), seed=0)
     with pytest.raises(ValueError, match=r"H\.ndim == 3"):

@@ -18,7 +18,7 @@ pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
 from realdata import summary  # noqa: E402
-from realdata.run import RealDataConfig, main  # noqa: E402
+from realdata.run import DEFAULT_REPRESENTATIONS, RealDataConfig, main  # noqa: E402
 from realdata.scenarios import fit_readout  # noqa: E402
 from sims.sweep.io import read_csv  # noqa: E402
 
@@ -109,7 +109,7 @@ def test_cli_quick_end_to_end(tmp_path):
     rows = read_csv(out / "results.csv")
     cfg = RealDataConfig.quick()
     assert {r["replicate"] for r in rows} == {"0", "1"}
-    assert {r["representation"] for r in rows} >= {"cl", "ncl", "sae"}
+    assert {r["representation"] for r in rows} == set(DEFAULT_REPRESENTATIONS)  # raw and supervised baselines too
     scen = {r["scenario"] for r in rows}
     assert scen >= {"label_noise", "gaussian_noise", "uniform_noise", "few_shot", "rotation", "inversion",
                     "blur", "translation", "monosemanticity", "geometry", "training"}
@@ -119,7 +119,8 @@ def test_cli_quick_end_to_end(tmp_path):
              if r["scenario"] == "label_noise" and float(r["level"]) == 0 and r["metric"] == "accuracy"]
     assert min(clean) > 0.5  # even 4-epoch encoders are far above chance (0.1) on clean digits
     n_levels = len(cfg.label_noise)
-    assert sum(1 for r in rows if r["scenario"] == "label_noise" and r["metric"] == "accuracy") == 2 * 3 * n_levels
+    n_reps = len(DEFAULT_REPRESENTATIONS)
+    assert sum(1 for r in rows if r["scenario"] == "label_noise" and r["metric"] == "accuracy") == 2 * n_reps * n_levels
     assert "Theory check" in (out / "report.md").read_text(encoding="utf-8")
     assert "Theory check" in p.stdout or p.stdout == ""
     # a rerun into the same folder computes nothing and rewrites results.csv byte for byte
@@ -133,9 +134,9 @@ def test_cli_quick_end_to_end(tmp_path):
     [
         (["--few-shot", "1,500"], "few_shot contains 500, must be <= "),
         (["--label-noise", "0,1.5"], "label_noise contains 1.5"),
-        (["--representations", "cl,pca"], "representations contains 'pca'"),
-        (["--data", "no/such/file.npz"], "data == 'no/such/file.npz', must be 'digits' or an existing .npz"),
-        (["--sae-k", "1000"], "sae_k == 1000"),
+        (["--representations", "cl,bogus"], "representations contains 'bogus'"),
+        (["--data", "no/such/file.npz"], "data == 'no/such/file.npz', must be one of digits, signals"),
+        (["--sae-k", "1000"], "sae_k contains 1000, must be <= sae_expansion * d == 256"),
     ],
 )
 def test_cli_bad_input_is_one_line_exit_2(args, match, capsys, tmp_path):
@@ -147,18 +148,21 @@ def test_cli_bad_input_is_one_line_exit_2(args, match, capsys, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "X, y, match",
+    "X, y, extra, match",
     [
-        (np.zeros((20, 1, 4, 4)), np.zeros(20, dtype=int), "y has 1 distinct class"),
-        (np.full((20, 16), np.nan), np.repeat([0, 1], 10), "X contains 320 NaN or infinite pixels"),
-        (np.zeros((20, 15)), np.repeat([0, 1], 10), "not a square image"),
+        (np.arange(320.0).reshape(20, 1, 4, 4), np.zeros(20, dtype=int), [], "y has 1 distinct class"),
+        (np.full((20, 16), np.nan), np.repeat([0, 1], 10), [], "X contains 320 NaN or infinite values"),
+        (np.arange(300.0).reshape(20, 15), np.repeat([0, 1], 10), ["--modality", "image"], "is flat: images need image_shape"),
+        (np.arange(300.0).reshape(20, 15), np.repeat([0, 1], 10), ["--image-shape", "4,4"], "must have 15 pixels"),
     ],
 )
-def test_cli_bad_npz_data(X, y, match, capsys, tmp_path):
+def test_cli_bad_npz_data(X, y, extra, match, capsys, tmp_path):
     path = tmp_path / "bad.npz"
     np.savez(path, X=X, y=y)
-    rc = main(["--quick", "--data", str(path), "--out", str(tmp_path / "o")])
-    assert rc == 2 and match in capsys.readouterr().err
+    rc = main(["--quick", "--data", str(path), "--out", str(tmp_path / "o"), *extra])
+    err = capsys.readouterr().err
+    assert rc == 2 and match in err and err.count("\n") == 1, err
+    assert not (tmp_path / "o").exists()
 
 
 def test_another_dataset_plugs_in_through_npz(tmp_path, capsys):
@@ -173,7 +177,7 @@ def test_another_dataset_plugs_in_through_npz(tmp_path, capsys):
     path = tmp_path / "bars.npz"
     np.savez(path, X=X.reshape(3 * n, 36), y=y)
     out = tmp_path / "run"
-    rc = main(["--data", str(path), "--out", str(out), "--quiet", "--replicate", "0,1",
+    rc = main(["--data", str(path), "--image-shape", "6,6", "--out", str(out), "--quiet", "--replicate", "0,1",
                "--arch", "mlp", "--epochs", "2", "--sae-epochs", "5", "--feature-dim", "8", "--sae-k", "2",
                "--label-noise", "0,0.5", "--input-noise", "0,0.2", "--few-shot", "2,0",
                "--rotation", "0,90", "--inversion", "0,1", "--blur", "0,1", "--translation", "0,1"])
@@ -181,5 +185,5 @@ def test_another_dataset_plugs_in_through_npz(tmp_path, capsys):
     rows = read_csv(out / "results.csv")
     acc = {(r["representation"], r["replicate"]): float(r["value"]) for r in rows
            if r["scenario"] == "label_noise" and float(r["level"]) == 0 and r["metric"] == "accuracy"}
-    assert len(acc) == 6 and min(acc.values()) > 0.9  # bars are trivially separable
+    assert len(acc) == 2 * len(DEFAULT_REPRESENTATIONS) and min(acc.values()) > 0.9  # bars are trivially separable
     assert (out / "report.md").is_file()
