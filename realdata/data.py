@@ -447,7 +447,7 @@ def prepare_features(
         pos = np.searchsorted(classes, yy)
         ok = (pos < classes.shape[0]) & (classes[np.minimum(pos, classes.shape[0] - 1)] == yy)
         if not ok.all():
-            raise ValueError(f"{label} contains {yy[~ok][0]!r}, a class that y (training) does not have: "
+            raise ValueError(f"{label} contains {yy[~ok][0].item()!r}, a class that y (training) does not have: "
                              f"must be one of {classes.tolist()}")
         return pos.astype(np.int64)
 
