@@ -438,3 +438,19 @@ def test_cli_data_flags_fuzz(tmp_path_factory, shape, n, modality, image_shape, 
         assert exc.code == 2
         return
     assert cfg.data_digest and len(cfg.representations) >= 3
+
+
+@pytest.mark.slow
+def test_readme_capture_example_runs(tmp_path, monkeypatch):
+    """The README's capture example, as written, makes a features file that the CLI takes."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    (snippet,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "capture(" in b]
+    monkeypatch.chdir(tmp_path)
+    torch.manual_seed(0)
+    exec(compile(snippet, "README.md", "exec"), {})
+    z = load_npz(tmp_path / "hidden.npz", ("H", "y"))
+    assert z["H"].shape == (1797, 32) and z["H"].min() >= 0  # ReLU activations
+    assert main(["--features", "hidden.npz", "--out", str(tmp_path / "run"), *TINY]) == 0
+    assert (tmp_path / "run" / "report.md").is_file()
