@@ -84,7 +84,7 @@ SOURCES: dict[str, Source] = {
          "margin_q50", "fisher", "fisher_exact", "acc_theory", "check", "kind", "holds", "tightness", "mu",
          "lam_star", "sign_at_zero")),
     "realdata": Source(
-        "realdata", "Real data (CL vs NCL vs SAE)", "realdata.run", "realdata.run.RealDataConfig",
+        "realdata", "Real data (raw and supervised baselines, CL, NCL, SAE)", "realdata.run", "realdata.run.RealDataConfig",
         ("replicate", "cell_seed", "representation", "scenario", "level", "metric", "value"),
         tables=("summary.csv", "differences.csv", "theory_check.csv"), count_tables=_realdata_counts),
     "robustness": Source(

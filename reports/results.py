@@ -241,7 +241,7 @@ def realdata_part(run: Any, title: str) -> Part:
               acc_rows, source=p_sum, align="lr" + "r" * len(reps),
               note="few_shot: level = training samples per class, 0 = all of them; other scenarios: corruption "
                    "strength, 0 = clean."),
-        Table("Paired differences against CL (robustness = mean accuracy over the corrupted levels)",
+        Table("Paired differences against the raw input and against CL (robustness = mean accuracy over the corrupted levels)",
               ["scenario", "quantity", "comparison", "difference", "95% CI", "verdict"],
               [[d["scenario"], d["quantity"], f"{d['representation'].upper()} - {d['baseline'].upper()}", num(d["mean"]),
                 f"[{num(d['lo'])}, {num(d['hi'])}]", d["verdict"]] for d in dsel], source=p_diff, align="lllrrl",

@@ -38,6 +38,7 @@ _PUBLIC: dict[str, str] = {
     **dict.fromkeys(("ToyModelConfig", "ToyModelResult", "SyntheticBatches", "init_params", "train_toy_model",
                      "toy_loss", "toy_gradients", "feature_metrics"), "toy_model"),
     **dict.fromkeys(("t_stats", "t_interval", "crossing"), "stats"),
+    "ProbeClassifier": "estimator",  # needs scikit-learn
 }
 
 __all__ = sorted(_PUBLIC)
