@@ -9,10 +9,15 @@ in m dimensions"). Families (:func:`make_code`):
 * ``"antipodal"`` (``n <= 2m``): ``W_{2k} = e_k``, ``W_{2k+1} = -e_k`` — neuron ``k`` reads
   ``x_{2k} - x_{2k+1}``, the paper's polysemantic code ``v = x1 - x2`` (§4.3). For odd ``n`` the last
   feature is alone on axis ``e_{(n-1)/2}`` (monosemantic, orthogonal to every pair).
-* ``"frame"``: a low-coherence unit-norm frame by alternating projection (Tropp, Dhillon, Heath &
-  Strohmer 2005); orthonormal (random rotation) when ``n <= m``.
+* ``"frame"``: a low-coherence unit-norm frame by descent of the p-frame potential
+  ``sum_{i != j} |<f_i, f_j>|^p`` with growing ``p`` (Benedetto & Fickus 2003 for ``p = 2``; Ehler &
+  Okoudjou's p-frame potentials), a pull toward tight frames in its first steps (the spectral side of
+  Tropp, Dhillon, Heath & Strohmer 2005) and a float64 polish; ``O(m n^2)`` per step, no ``n x n``
+  eigendecomposition (:func:`build_frame`); orthonormal (random rotation) when ``n <= m``.
 
-Frames are built on the host in float64 (deterministic under ``seed``) and moved to the device.
+``make_code`` builds frames on the host (float32 steps, then float64; one BLAS thread: deterministic under
+``seed``) and moves them to the device; :func:`build_frame` runs the same steps on any Array-API
+namespace (e.g. CuPy).
 Metrics are Array-API functions batched over leading axes ``(..., m, n)``.
 """
 from __future__ import annotations
@@ -36,6 +41,8 @@ __all__ = [
     "represented",
     "coherence",
     "welch_bound",
+    "build_frame",
+    "frame_steps",
     "features_per_dimension",
     "dimensionality",
     "interference",
@@ -43,9 +50,21 @@ __all__ = [
 
 #: default column-norm threshold below which a feature counts as dropped
 TOL = 1e-6
-# target of the structural projection: a fraction _ALPHA of the way from the Welch bound to the
-# current coherence (a shrinking target converges faster than projecting onto the bound itself)
-_ALPHA = 0.8
+# ---- the frame construction (see _frame_descent)
+#: first share of the steps that end with a pull toward a tight frame (finds equiangular tight frames)
+_TIGHT_SHARE = 0.3
+#: last share of the steps, with a steeper potential (the polish; its second half in float64)
+_POLISH_SHARE = 0.2
+#: exact tight-frame projections of the random start
+_TIGHT_START = 5
+#: exponents of the potential: p = 2**k + 2, k from _K_BULK[0] to _K_BULK[1] over the float32 steps,
+#: then over _K_POLISH in the polish (p = 6 .. 130, then 130 .. 4098)
+_K_BULK = (2, 7)
+_K_POLISH = (7, 12)
+#: step control: relative step (times the coherence) at the start, growth on success, cut on failure
+_ETA0, _GROW, _CUT, _ETA_MIN = 0.3, 1.2, 0.5, 1e-7
+#: default number of steps (n_iter = 0): _STEP_WORK / (m n^2), clipped to [_STEPS_MIN, _STEPS_MAX]
+_STEP_WORK, _STEPS_MIN, _STEPS_MAX = 1e9, 100, 1000
 
 
 def welch_bound(n: int, m: int) -> float:
@@ -58,58 +77,169 @@ def welch_bound(n: int, m: int) -> float:
     return math.sqrt((n - m) / (m * (n - 1)))
 
 
-def _coherence_host(F: np.ndarray) -> float:
-    G = np.abs(F.T @ F)
-    np.fill_diagonal(G, 0.0)
-    return float(G.max())
-
-
 @functools.lru_cache(maxsize=64)
 def _frame_host(n: int, m: int, entropy: int, spawn_key: tuple, n_iter: int) -> np.ndarray:
-    """Alternating projection toward a Grassmannian frame; returns float64 ``(m, n)``, unit columns.
-
-    Iterate on the Gram matrix ``G = F^T F`` (n × n):
-      1. structural set: ``G_ii = 1``, ``|G_ij| <= μ_t`` (clip), with the target
-         ``μ_t = μ_W + α (μ_k - μ_W)`` between the Welch bound ``μ_W`` and the current coherence;
-      2. spectral set of unit-norm tight frames: keep the top ``m`` eigenvectors ``V`` and set their
-         eigenvalues to ``n / m`` (a rank-``m`` PSD Gram with ``trace = n``), ``F = sqrt(n/m) V^T``;
-      3. renormalise the columns of ``F``.
-    The best (lowest coherence) iterate is returned.
-    """
+    """The frame of ``make_code("frame", n, m, seed, n_iter=n_iter)``: float64 ``(m, n)``, unit columns,
+    built on the host with one BLAS thread (deterministic under the seed; cached per process)."""
     with B.one_blas_thread():
-        return _frame_iterate(n, m, entropy, spawn_key, n_iter)
+        F = _frame_build(n, m, entropy, spawn_key, n_iter, B.get_namespace(xp=None))
+    return np.asarray(B.to_numpy(F), dtype=np.float64)
 
 
-def _frame_iterate(n: int, m: int, entropy: int, spawn_key: tuple, n_iter: int) -> np.ndarray:
+def _frame_start(n: int, m: int, entropy: int, spawn_key: tuple) -> np.ndarray:
+    """The random start (host float64 ``(m, n)``, unit columns; the stream of the seed)."""
     g = B.rng(np.random.SeedSequence(entropy=entropy, spawn_key=spawn_key), "code", "frame")
     F = g.standard_normal((m, n))
-    F /= np.linalg.norm(F, axis=0)
+    return F / np.linalg.norm(F, axis=0)
+
+
+def _frame_build(n: int, m: int, entropy: int, spawn_key: tuple, n_iter: int, xp: Any) -> Any:
+    F = _frame_start(n, m, entropy, spawn_key)
     if n <= m:
         Q, R = np.linalg.qr(F)  # random orthonormal columns; fix signs so Q is a function of F
-        return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
+        return B.asarray(Q * np.where(np.diag(R) < 0, -1.0, 1.0), xp)
+    with np.errstate(over="ignore", under="ignore"):  # powers of |G_ij| / mu: 0 or inf are harmless
+        return _frame_descent(B.asarray(F, xp, dtype=xp.float64), n_iter, xp)
+
+
+def build_frame(n_features: int, m: int, seed: int | np.random.SeedSequence = 0, *, n_iter: int = 0,
+                xp: Any = None) -> Any:
+    """The frame of ``make_code("frame", n_features, m, seed, n_iter=n_iter)``, built on ``xp``'s device
+    (float64 ``(m, n)``, unit columns): the same start and steps in the namespace's own arithmetic (numpy
+    gives ``make_code``'s frame; a GPU namespace such as CuPy agrees with it to rounding). Not cached.
+
+    ``n_iter``: descent steps (int >= 0; 0: :func:`frame_steps`). See :func:`_frame_descent`."""
+    n = check_number("n_features", n_features, Interval(1, None), integer=True)
+    m = check_number("m", m, Interval(1, None), integer=True)
+    n_iter = check_number("n_iter", n_iter, NONNEG, integer=True)
+    ss = B.seed_sequence(check_seed("seed", seed, sequence=True))
+    xp = B.resolve_backend(xp) if isinstance(xp, str) else B.get_namespace(xp=xp)
+    return _frame_build(n, m, int(ss.entropy), tuple(ss.spawn_key), n_iter or frame_steps(n, m), xp)
+
+
+def _unit(F: Any, xp: Any) -> Any:
+    return F / xp.sqrt(xp.sum(F * F, axis=0))
+
+
+def _off_gram(F: Any, xp: Any) -> Any:
+    """``F^T F`` with a zero diagonal (set through the flat array: no n x n mask)."""
+    n = F.shape[1]
+    G = xp.reshape(xp.matmul(F.T, F), (n * n,))
+    G[:: n + 1] = 0.0
+    return xp.reshape(G, (n, n))
+
+
+def _tight_exact(F: Any, xp: Any) -> Any:
+    """The nearest tight frame (polar factor ``(F F^T)^{-1/2} F``, one ``m x m`` eigh), unit columns."""
+    w, U = xp.linalg.eigh(xp.matmul(F, F.T))
+    return _unit(xp.matmul(U / xp.sqrt(w), xp.matmul(U.T, F)), xp)
+
+
+def _tight_step(F: Any, xp: Any) -> Any:
+    """One Newton-Schulz step toward the polar factor of ``sqrt(m/n) F`` (matmuls only), unit columns."""
+    m, n = F.shape
+    X = F * math.sqrt(m / n)
+    return _unit(1.5 * X - 0.5 * xp.matmul(xp.matmul(X, X.T), X), xp)
+
+
+def _potential(G: Any, k: int, ref: float, xp: Any) -> tuple[float, Any]:
+    """The potential ``sum_ij |G_ij / ref|^p`` (``p = 2^k + 2``, summed in float64) and ``Q = |G / ref|^(p - 2)``
+    (repeated squaring), the weights of its gradient ``Q * G``."""
+    X2 = G * (1.0 / ref)
+    X2 *= X2
+    Q = X2 * X2  # k >= 2
+    for _ in range(k - 2):
+        Q *= Q
+    X2 *= Q
+    return float(xp.sum(X2, dtype=xp.float64)), Q
+
+
+def _max_abs(G: Any, xp: Any) -> float:
+    return max(float(xp.max(G)), -float(xp.min(G)))
+
+
+def _schedule(n_iter: int) -> list[tuple[str, bool, int]]:
+    """Per step: (dtype, pull toward a tight frame, exponent k)."""
+    n_pol = int(_POLISH_SHARE * n_iter)
+    n32 = n_iter - n_pol
+    n_tight = int(_TIGHT_SHARE * n_iter)
+    steps = []
+    for i in range(n32):
+        k = int(round(_K_BULK[0] + (_K_BULK[1] - _K_BULK[0]) * i / max(n32 - 1, 1)))
+        steps.append(("float32", i < n_tight, k))
+    for j in range(n_pol):
+        k = int(round(_K_POLISH[0] + (_K_POLISH[1] - _K_POLISH[0]) * j / max(n_pol - 1, 1)))
+        steps.append(("float64" if 2 * j >= n_pol else "float32", False, k))
+    return steps
+
+
+def _frame_descent(F: Any, n_iter: int, xp: Any) -> Any:
+    """A low-coherence frame by descent of the p-frame potential ``sum_{i != j} |<f_i, f_j>|^p``.
+
+    ``F`` ``(m, n)`` (unit columns, ``n > m``, float64 on ``xp``) is the start. Minimizing the potential
+    for growing ``p`` approaches the smallest coherence ``max |<f_i, f_j>|`` (its p-norm limit), and an
+    equiangular tight frame is the minimizer for every ``p >= 2`` (power means). One step costs two
+    ``m x n x n`` products and ``O(n^2)`` elementwise work, no ``n x n`` eigendecomposition:
+
+      * ``G = F^T F`` (zero diagonal); ``W = |G / mu_0|^(p - 2) G`` with ``p = 2^k + 2`` (repeated squaring);
+      * the gradient ``D = F W`` projected on the sphere of each column, scaled to a largest column norm
+        of 1; the step ``F <- normalize(F - eta mu D)`` is kept when the potential decreases (``eta``
+        grows by 1.2), else cut in half and tried again (backtracking);
+      * the first 30% of the steps also pull ``F`` toward a tight frame (one Newton-Schulz step of the
+        polar factor, ``O(m^2 n)``), after a start made tight by exact polar factors;
+      * ``k`` rises from 2 to 7 (p = 6 .. 130) over the float32 steps, then from 7 to 12 (p up to 4098)
+        over the last 20% of the steps, run in float64 (the polish).
+
+    Returns the best iterate (lowest coherence), float64, unit columns; stops early at the Welch bound.
+    """
+    m, n = F.shape
     mu_w = welch_bound(n, m)
-    best, best_mu = F.copy(), _coherence_host(F)
-    mu = best_mu
-    for _ in range(n_iter):
-        G = F.T @ F  # (n, n)
-        mu_t = mu_w + _ALPHA * (mu - mu_w)
-        np.clip(G, -mu_t, mu_t, out=G)
-        np.fill_diagonal(G, 1.0)
-        _, V = np.linalg.eigh(G)  # ascending eigenvalues
-        F = math.sqrt(n / m) * V[:, -m:].T  # (m, n) tight frame
-        F /= np.linalg.norm(F, axis=0)
-        mu = _coherence_host(F)
-        if mu < best_mu:
-            best, best_mu = F.copy(), mu
-            if best_mu <= mu_w * (1.0 + 1e-12):  # an equiangular tight frame: optimal, stop
+    for _ in range(_TIGHT_START):
+        F = _tight_exact(F, xp)
+    steps = _schedule(n_iter)
+    best, best_mu = F, _max_abs(_off_gram(F, xp), xp)
+    dtype = k = None
+    eta = _ETA0
+    for name, tight, k_new in steps:
+        if name != dtype:  # switch of precision: restart the potential from the current point
+            dtype = name
+            F = _unit(xp.astype(F, getattr(xp, name)), xp)
+            G = _off_gram(F, xp)
+            mu = _max_abs(G, xp)
+            k = None
+        if k_new != k:  # a new exponent: the potential is normalized by the coherence here
+            k, ref = k_new, mu
+            val, Q = _potential(G, k, ref, xp)
+        D = xp.matmul(F, Q * G)  # the gradient (up to a positive factor)
+        D = D - F * xp.sum(F * D, axis=0)
+        d_max = float(xp.max(xp.sqrt(xp.sum(D * D, axis=0))))
+        if not d_max > 0.0:
+            break  # stationary (e.g. an equiangular tight frame)
+        D = D * (1.0 / d_max)
+        while True:
+            Fn = _unit(F - (eta * mu) * D, xp)
+            if tight:
+                Fn = _tight_step(Fn, xp)
+            Gn = _off_gram(Fn, xp)
+            vn, Qn = _potential(Gn, k, ref, xp)
+            if vn < val or eta < _ETA_MIN:
+                F, G, Q, val = Fn, Gn, Qn, vn
+                eta *= _GROW
                 break
-    return best
+            eta *= _CUT
+        mu = _max_abs(G, xp)
+        if mu < best_mu:
+            best, best_mu = F, mu
+            if dtype == "float64" and best_mu <= mu_w * (1.0 + 1e-12):  # equiangular: optimal, stop
+                break
+    return _unit(xp.astype(best, xp.float64), xp)
 
 
 @dataclass(frozen=True)
 class Family:
     """A code family: ``build(n, m, seed, **options) -> W`` (host float64 ``(m, n)``, unit or zero columns;
-    ``seed`` a SeedSequence) and its keyword options with their defaults (each checked as an int >= 1)."""
+    ``seed`` a SeedSequence) and its keyword options with their defaults (each checked as an int >= 1; an
+    option whose default is 0 also takes 0, which means "chosen by the family", e.g. the frame's steps)."""
 
     build: Callable[..., np.ndarray]
     options: Mapping[str, int]
@@ -156,10 +286,19 @@ def _antipodal(n: int, m: int, seed: Any) -> np.ndarray:
     return W
 
 
-@_family("frame", n_iter=1000)
+@_family("frame", n_iter=0)
 def _frame(n: int, m: int, seed: Any, *, n_iter: int) -> np.ndarray:
     ss = B.seed_sequence(seed)
-    return _frame_host(n, m, int(ss.entropy), tuple(ss.spawn_key), n_iter).copy()
+    return _frame_host(n, m, int(ss.entropy), tuple(ss.spawn_key), n_iter or frame_steps(n, m)).copy()
+
+
+def frame_steps(n: int, m: int) -> int:
+    """The frame's number of descent steps when ``n_iter`` is 0 (the default): as many as fit in about
+    ``1e9`` multiply-adds of ``m x n x n`` products, between 100 and 1000 (1000 up to ``m n^2 = 1e6``,
+    e.g. n = 64 in m = 16; 100 from ``m n^2 = 1e7``, e.g. n = 256 in m = 160, on)."""
+    n = check_number("n", n, Interval(1, None), integer=True)
+    m = check_number("m", m, Interval(1, None), integer=True)
+    return int(min(_STEPS_MAX, max(_STEPS_MIN, round(_STEP_WORK / (m * n * n)))))
 
 
 FAMILIES = tuple(_FAMILIES)
@@ -183,7 +322,8 @@ def make_code(
     n_features : int >= 1; m : int >= 1 (neurons)
     seed : int >= 0 or SeedSequence (used by "random" and "frame")
     xp : namespace or backend name (default numpy); dtype : "float64" | "float32"
-    **kw : "frame" only: ``n_iter`` (int >= 1, default 1000) alternating-projection steps.
+    **kw : "frame" only: ``n_iter`` (int >= 0) descent steps; 0 (default): :func:`frame_steps` ``(n, m)``
+        (1000 for small frames, down to 100 for large ones).
     """
     family = check_option("family", family, tuple(_FAMILIES))
     n = check_number("n_features", n_features, Interval(1, None), integer=True)
@@ -193,7 +333,8 @@ def make_code(
     for key in kw:
         if key not in allowed:
             raise ValueError(f"keyword {key!r} unknown for family {family!r}, must be one of {sorted(allowed)!r}")
-    opts = {key: check_number(key, value, Interval(1, None), integer=True) for key, value in {**allowed, **kw}.items()}
+    opts = {key: check_number(key, value, Interval(0 if allowed[key] == 0 else 1, None), integer=True)
+            for key, value in {**allowed, **kw}.items()}
     xp = B.resolve_backend(xp) if isinstance(xp, str) else B.get_namespace(xp=xp)
     W = _FAMILIES[family].build(n, m, seed, **opts)
     return B.asarray(W, xp, dtype=B.resolve_dtype(xp, dtype))
