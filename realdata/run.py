@@ -23,6 +23,7 @@ import numpy as np
 from realdata import modalities
 from sims.engine.validation import NONNEG, UNIT, Interval, check_number, check_values
 from sims.sweep import cli
+from realdata.schema import SCHEMA as _SCHEMA
 from sims.sweep.config import SweepConfig, fixed
 
 __all__ = ["RealDataConfig", "cell_fn", "figures", "load_data", "load_dataset", "main", "DEFAULT_REPRESENTATIONS",
@@ -51,6 +52,7 @@ class RealDataConfig(SweepConfig):
 
     name: ClassVar[str] = "realdata"
     version: ClassVar[str] = "2"
+    schema: ClassVar[Any] = _SCHEMA  # every column of every CSV (docs/RESULTS.md)
 
     replicate: tuple[int, ...] = tuple(range(10))
     data: str = "digits"

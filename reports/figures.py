@@ -19,7 +19,14 @@ __all__ = ["grid", "representations", "two_feature_figure", "margin_accuracy_fig
 
 COLORS = {"mono": "#222222", "random": "#1f77b4", "antipodal": "#d62728", "frame": "#2ca02c",
           "trained": "#9467bd", "cl": "#1f77b4", "ncl": "#d62728", "sae": "#2ca02c", "ce": "#9467bd",
-          "nce": "#8c564b", "poly": "#1f77b4"}
+          "nce": "#8c564b", "poly": "#1f77b4",
+          "raw": "#7f7f7f", "pca": "#bcbd22"}
+
+
+def rep_color(rep: str) -> str:
+    """Colour of a representation; SAEs of a k grid (``sae_k8``) share the SAE colour family."""
+    base = rep.partition("_k")[0]
+    return COLORS.get(rep) or COLORS.get(base) or "#8c564b"
 Draw = Callable[[Any, dict], None]
 
 
@@ -256,8 +263,11 @@ def realdata_curves_figure(summary: list[dict], scenarios: Sequence[str]) -> Dra
     band over replicates, one line per representation."""
     reps = representations(summary)
     labels = {"label_noise": "label noise $\\eta$", "few_shot": "k per class (rightmost: all)",
-              "gaussian_noise": "pixel noise std", "uniform_noise": "pixel noise std", "rotation": "degrees",
-              "inversion": "blend weight", "blur": "$\\sigma$ (px)", "translation": "pixels"}
+              "gaussian_noise": "input noise sd", "uniform_noise": "input noise sd", "rotation": "degrees",
+              "inversion": "blend weight", "blur": "$\\sigma$ (px)", "translation": "pixels",
+              "time_shift": "fraction of the length", "time_scale": "stretch (factor $-$ 1)",
+              "smoothing": "$\\sigma$ (samples)", "trend": "rise (sd)", "mean_shift": "shift (sd)",
+              "scaling": "factor $-$ 1", "block_mask": "share masked", "ood": "given OOD set"}
 
     def draw(fig: Any, rect: dict) -> None:
         ncol = 4
@@ -278,8 +288,8 @@ def realdata_curves_figure(summary: list[dict], scenarios: Sequence[str]) -> Dra
                     pts = sorted((2 * kmax if p[0] == 0 else p[0], p[1], p[2]) for p in pts)
                 x, m, c = (np.array(v) for v in zip(*pts))
                 c = np.nan_to_num(c)
-                ax.plot(x, m, "o-", color=COLORS.get(rep), label=rep.upper())
-                ax.fill_between(x, m - c, m + c, color=COLORS.get(rep), alpha=0.15, lw=0)
+                ax.plot(x, m, "o-", color=rep_color(rep), label=rep.upper())
+                ax.fill_between(x, m - c, m + c, color=rep_color(rep), alpha=0.15, lw=0)
             if sc == "few_shot":
                 ax.set_xscale("log")
             ax.set_ylim(-0.02, 1.02)  # accuracy; wider intervals are clipped (the tables give them in full)
@@ -309,7 +319,7 @@ def realdata_mono_figure(summary: list[dict]) -> Draw:
             vals = [look.get((r, sc, metric)) for r in reps]
             m = np.array([_finite(v["mean"]) if v else np.nan for v in vals])
             c = np.array([_finite(v["ci"]) if v else np.nan for v in vals])
-            ax.bar(range(len(reps)), m, yerr=np.nan_to_num(c), color=[COLORS.get(r) for r in reps], capsize=3)
+            ax.bar(range(len(reps)), m, yerr=np.nan_to_num(c), color=[rep_color(r) for r in reps], capsize=3)
             ax.set_xticks(range(len(reps)), [r.upper() for r in reps])
             ax.set_title(title, fontsize=6.5)
 
