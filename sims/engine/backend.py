@@ -52,6 +52,11 @@ def get_namespace(*arrays: Any, xp: Any = None) -> Any:
     numpy and cupy modules are wrapped by ``array_api_compat`` so that standard names work.
     """
     if xp is not None:
+        if not (hasattr(xp, "asarray") and hasattr(xp, "float64")):
+            raise ValueError(
+                f"xp == {xp!r}, must be an array namespace (e.g. numpy) or a backend name, one of "
+                + ", ".join(repr(b) for b in BACKENDS)
+            )
         if xp is np:
             import array_api_compat.numpy as xnp
 
@@ -108,9 +113,20 @@ def backend_name(xp: Any) -> str:
 
 
 def resolve_dtype(xp: Any, dtype: Any = "float64") -> Any:
-    """The floating dtype object of ``xp`` for ``"float64"`` (default) or ``"float32"``."""
-    if not isinstance(dtype, str):
-        dtype = str(np.dtype(str(dtype).split(".")[-1])) if dtype is not None else "float64"
+    """The floating dtype object of ``xp`` for ``"float64"`` (default) or ``"float32"`` (or those dtypes
+    themselves: ``numpy.float32``, ``xp.float32``)."""
+    if dtype is None:
+        dtype = "float64"
+    elif not isinstance(dtype, str):
+        name = None
+        if not isinstance(dtype, (bool, int, float, bytes, list, tuple, dict)):
+            try:
+                name = str(np.dtype(str(dtype).split(".")[-1].strip("'>")))
+            except (TypeError, ValueError):
+                name = None
+        if name not in DTYPES:
+            raise ValueError(f"dtype == {dtype!r}, must be one of " + ", ".join(repr(d) for d in DTYPES))
+        dtype = name
     check_option("dtype", dtype, DTYPES)
     return getattr(xp, dtype)
 

@@ -351,7 +351,7 @@ def encode(W: Any, x: Any) -> Any:
     Leading axes broadcast (e.g. ``W (K, m, n)`` with ``x (N, n)`` gives ``(K, N, m)``).
     """
     xp = _check_W(W)
-    check_array("x", x, min_ndim=2)
+    check_array("x", x, min_ndim=2, real=True)
     if x.shape[-1] != W.shape[-1]:
         raise ValueError(f"x.shape == {tuple(x.shape)}, last axis must equal W.shape[-1] == {W.shape[-1]} (n_features)")
     return xp.matmul(x, xp.matrix_transpose(W))
@@ -425,17 +425,30 @@ def _zero_diagonal(G: Any, xp: Any) -> Any:
 READOUTS = ("hidden", "output")
 
 
+def _host_reals(name: str, a: Any, **shape: Any) -> np.ndarray:
+    """``a`` as a finite float64 host array (any backend, lists too); ValueError naming ``name`` otherwise."""
+    try:
+        a = np.asarray(B.to_numpy(a))
+    except Exception:  # noqa: BLE001 - whatever cannot become an array
+        raise ValueError(f"{name} == {a!r:.60}, must be an array of real numbers") from None
+    check_array(name, a, real=True, **shape)
+    return np.asarray(a, dtype=np.float64)
+
+
 def code_features(W: Any, x: Any, *, readout: str = "hidden", b: Any = None) -> np.ndarray:
     """What the probe reads: ``h = x Wᵀ`` (``"hidden"``) or ``ReLU(x WᵀW + b)`` (``"output"``; ``b = 0``
     when None). ``W (m, n)``, ``x (..., N, n)`` → ``(..., N, m)`` or ``(..., N, n)``."""
     check_option("readout", readout, READOUTS)
-    W = np.asarray(B.to_numpy(W), dtype=np.float64)
-    check_array("W", W, ndim=2)
-    x = np.asarray(B.to_numpy(x), dtype=np.float64)
-    check_array("x", x, min_ndim=2)
+    W = _host_reals("W", W, ndim=2)
+    x = _host_reals("x", x, min_ndim=2)
+    if x.shape[-1] != W.shape[-1]:
+        raise ValueError(f"x.shape == {x.shape}, last axis must equal W.shape[-1] == {W.shape[-1]} (n_features)")
     if readout == "hidden":
         return x @ W.T
     pre = (x @ W.T) @ W
     if b is not None:
-        pre = pre + np.asarray(b, dtype=np.float64)
+        b = _host_reals("b", b, ndim=1)
+        if b.shape != (W.shape[-1],):
+            raise ValueError(f"b.shape == {b.shape}, must be ({W.shape[-1]},) (n_features)")
+        pre = pre + b
     return np.maximum(pre, 0.0)

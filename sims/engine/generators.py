@@ -239,8 +239,8 @@ def sample_features(
         S = spec.sparsity_array()  # (n,)
     else:
         S = check_values("sparsity", B.to_numpy(sparsity), UNIT_OPEN_RIGHT)
-        if S.ndim > 2 or (S.ndim == 2 and S.shape[1] != n):
-            raise ValueError(f"sparsity has shape {S.shape}, must be a scalar, (I,) or (I, {n})")
+        if S.ndim > 2 or (S.ndim == 2 and S.shape[1] != n) or (S.ndim >= 1 and S.shape[0] == 0):
+            raise ValueError(f"sparsity has shape {S.shape}, must be a scalar, (I,) or (I, {n}) with I >= 1")
         if S.ndim == 1:
             S = S[:, None]  # (I, 1): one scalar sparsity per instance
     # threshold t = 1 - p (= S without frequency); active iff u >= t
@@ -288,7 +288,7 @@ def make_labels(
     -------
     y : int64 ``(..., n_samples)`` on ``x``'s namespace.
     """
-    check_array("x", x, min_ndim=2)
+    check_array("x", x, min_ndim=2, real=True)
     xp = B.get_namespace(x)
     task = check_option("task", task, TASKS)
     n = x.shape[-1]
@@ -363,6 +363,7 @@ def flip_labels(
     y_noisy : int64, shape ``broadcast(y.shape, rate.shape)``.
     """
     C = check_number("n_classes", n_classes, Interval(2, None), integer=True)
+    check_array("y", y, finite=False)  # before get_namespace: a list is a ValueError naming y
     xp = B.get_namespace(y)
     _check_labels("y", y, C, xp)
     if len(y.shape) < 1:
@@ -428,7 +429,8 @@ def add_input_noise(
     check_array("x", x, min_ndim=2, real_floating=True)
     xp = B.get_namespace(x)
     kind = check_option("kind", kind, tuple(_NOISE_LAWS))
-    s = check_values("scale", B.to_numpy(scale), Interval(0.0, math.inf, "[)"))  # finite, >= 0
+    # finite, >= 0, and small enough that scale * z stays finite in x's dtype (|z| < 10 always)
+    s = check_values("scale", B.to_numpy(scale), Interval(0.0, _max_scale(xp, x.dtype), "[]"))
     start = check_number("start", start, NONNEG, integer=True)
     seed = check_seed("seed", seed, sequence=True)
     try:
@@ -441,6 +443,13 @@ def add_input_noise(
     z_d = B.asarray(z, xp, dtype=x.dtype)
     s_d = B.asarray(s, xp, dtype=x.dtype)
     return x + s_d * z_d
+
+
+def _max_scale(xp: Any, dtype: Any) -> float:
+    """Largest input-noise scale for ``dtype``: the square root of its largest float (1.3e154 for float64,
+    1.8e19 for float32), far above any meaningful noise and far below an overflow: ``|scale z| < 10 scale``
+    is then far below the rounding step of the largest finite ``x``, so ``x + scale z`` stays finite."""
+    return math.sqrt(float(xp.finfo(dtype).max))
 
 
 def few_shot_indices(
@@ -466,8 +475,8 @@ def few_shot_indices(
     -------
     idx : int64 ``(n_classes * k,)``, sorted ascending, on ``y``'s namespace.
     """
-    xp = B.get_namespace(y)
     check_array("y", y, ndim=1)
+    xp = B.get_namespace(y)
     k = check_number("k", k, Interval(1, None), integer=True)
     seed = check_seed("seed", seed, sequence=True)
     yh = B.to_numpy(y)

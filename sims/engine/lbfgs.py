@@ -151,10 +151,15 @@ def _fg_slots(xp: Any, prob: _Problems, lay: _Layout, th: Any) -> tuple[Any, Any
         colmax = xp.max(xp.sqrt(xp.sum(th * th, axis=-2)), axis=-1)  # (S,)
         shift = not bool(xp.all(lay.hmax * colmax < limit))
     ch = max(_MINROWS, min(n, _CHUNK_ELEMENTS // max(1, Gp * Lp * C)))
+    err = np.geterr()  # worker threads run the chunks under the caller's floating-point error handling
     ys = None if lay.ys is None else xp.reshape(lay.ys, (Gp, Lp, n))
     cls = None if lay.ys is None else xp.reshape(xp.arange(C, dtype=lay.ys.dtype, device=dev), (C, 1))
 
     def chunk(a: int) -> tuple[Any, Any]:
+        with np.errstate(**err):
+            return _chunk(a)
+
+    def _chunk(a: int) -> tuple[Any, Any]:
         b = min(n, a + ch)
         m = b - a
         Hc = lay.Hg[:, a:b, :]  # (G', m, d1)
@@ -369,10 +374,31 @@ def _lbfgs(xp, prob, theta, *, max_iter, tol, memory, kappa, init=None):
     return _assemble(xp, parts, P)
 
 
+class Diverged(ArithmeticError):
+    """Gradient descent diverged for problem ``problem``: its objective went from ``f0`` to ``f`` (more than
+    doubled, or not finite) after ``iteration`` iterations; :func:`sims.engine.sgd.fit_sgd` turns it into
+    a ValueError naming ``lr``."""
+
+    def __init__(self, problem: int, iteration: int, f0: float, f: float) -> None:
+        super().__init__(f"problem {problem}: objective {f0:.3g} -> {f:.3g} after {iteration} iterations")
+        self.problem, self.iteration, self.f0, self.f = problem, iteration, f0, f
+
+
 def _gd(xp, prob, theta, *, max_iter, tol, lr, batch_size, seed, init=None):
     """Gradient descent ``theta <- theta - lr grad`` (full batch), or minibatch SGD with step
     ``lr / sqrt(1 + epoch)`` and unbiased minibatch gradients ``(n/|b|) sum_{i in b} r_i grad loss_i
-    + alpha W``; convergence is checked on the full gradient after each iteration / epoch."""
+    + alpha W``; convergence is checked on the full gradient after each iteration / epoch.
+
+    Divergence is an error, never NaN coefficients: a step size below ``2 / Lipschitz`` decreases the
+    (convex, L-smooth) full-batch objective at every iteration, so an objective that is no longer finite or
+    more than doubles (``F > 2 F_0 + 1``, ``F >= 0`` for every loss) raises :class:`Diverged`. Minibatch
+    steps are noisy and may raise ``F`` for a while: there the bound is ``F > 10^6 (F_0 + 1)``."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is checked below
+        return _gd_loop(xp, prob, theta, max_iter=max_iter, tol=tol, lr=lr, batch_size=batch_size, seed=seed,
+                        init=init)
+
+
+def _gd_loop(xp, prob, theta, *, max_iter, tol, lr, batch_size, seed, init=None):
     P = theta.shape[0]
     dt, dev = theta.dtype, device_of(theta)
     n = int(prob.Hg.shape[-2])
@@ -380,8 +406,15 @@ def _gd(xp, prob, theta, *, max_iter, tol, lr, batch_size, seed, init=None):
     lay = _layout(xp, prob, ids)
     parts: list = []
     f, g = _fg(xp, prob, lay, theta) if init is None else init
+    f_start = _host(f).astype(np.float64)  # (P,) the objective at the start, per problem
+    grow, extra = (2.0, 1.0) if batch_size is None else (1e6, 1e6)
     it = 0
     while True:
+        f_h = _host(f)
+        bad = ~np.isfinite(f_h) | (f_h > grow * f_start[ids] + extra)
+        if bad.any():
+            k = int(np.nonzero(bad)[0][0])
+            raise Diverged(int(ids[k]), it, float(f_start[ids[k]]), float(f_h[k]))
         gmax = _host(xp.max(xp.abs(xp.reshape(g, (g.shape[0], -1))), axis=-1))
         conv = gmax <= tol
         done = conv | (it >= max_iter)

@@ -28,15 +28,17 @@ __all__ = [
 
 
 def _check_labels(name: str, y: Any, n_classes: int | None, xp: Any) -> Any:
-    """Labels: an integer array with values in ``[0, n_classes)`` (any shape)."""
+    """Labels: an integer array with values in ``[0, n_classes)`` (any shape; ``>= 0`` without n_classes)."""
     check_array(name, y, finite=False)
     if not xp.isdtype(y.dtype, "integral"):
         raise ValueError(f"{name}.dtype == {y.dtype}, must be an integer dtype (class labels 0..C-1)")
-    if n_classes is not None and y.size != 0:
+    if y.size != 0:
         lo, hi = int(xp.min(y)), int(xp.max(y))
-        if lo < 0 or hi >= n_classes:
-            bad = lo if lo < 0 else hi
-            raise ValueError(f"{name} contains {bad}, must be in [0, {n_classes - 1}] (n_classes == {n_classes})")
+        if lo < 0:
+            top = "inf)" if n_classes is None else f"{n_classes - 1}] (n_classes == {n_classes})"
+            raise ValueError(f"{name} contains {lo}, must be in [0, {top}")
+        if n_classes is not None and hi >= n_classes:
+            raise ValueError(f"{name} contains {hi}, must be in [0, {n_classes - 1}] (n_classes == {n_classes})")
     return y
 
 
@@ -68,17 +70,22 @@ def accuracy(scores: Any, y: Any) -> Any:
     -------
     acc : float64 ``(...)``. Ties in ``scores`` go to the lowest class index (``argmax``).
     """
+    check_array("scores", scores, finite=False)
+    check_array("y", y, finite=False)
     xp = B.get_namespace(scores, y)
-    if hasattr(scores, "dtype") and xp.isdtype(scores.dtype, "integral"):
+    n_classes = None
+    if xp.isdtype(scores.dtype, "integral"):
         _check_labels("scores", scores, None, xp)
         pred = scores
     else:
         _check_scores("scores", scores)
         pred = xp.argmax(scores, axis=-1)
-    _check_labels("y", y, None, xp)
+        n_classes = int(scores.shape[-1])
+    _check_labels("y", y, n_classes, xp)
     if len(pred.shape) < 1 or len(y.shape) < 1:
         raise ValueError(f"y.shape == {tuple(y.shape)}, must have a samples axis")
-    shape = _check_broadcast("predictions", tuple(pred.shape), "y", tuple(y.shape))
+    name = "scores" if n_classes is None else "scores[..., 0]"
+    shape = _check_broadcast(name, tuple(pred.shape), "y", tuple(y.shape))
     if shape[-1] < 1:
         raise ValueError("n_samples == 0, must be >= 1")
     hit = xp.astype(xp.astype(pred, xp.int64) == xp.astype(y, xp.int64), xp.float64)
@@ -146,6 +153,7 @@ def fisher_separation(v: Any, y: Any, *, classes: tuple[int, int] = (0, 1)) -> A
     J : ``(...)``, dtype of ``v``.
     """
     check_array("v", v, min_ndim=1, real_floating=True)
+    check_array("y", y, finite=False)
     xp = B.get_namespace(v, y)
     _check_labels("y", y, None, xp)
     _check_broadcast("v", tuple(v.shape), "y", tuple(y.shape))
@@ -197,6 +205,7 @@ def fisher_ratio(H: Any, y: Any, n_classes: int) -> Any:
     J : ``(...)``, dtype of ``H``.
     """
     check_array("H", H, min_ndim=2, real_floating=True)
+    check_array("y", y, finite=False)
     xp = B.get_namespace(H, y)
     C = check_number("n_classes", n_classes, Interval(2, None), integer=True)
     _check_labels("y", y, C, xp)
@@ -224,6 +233,8 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int) -> Any:
     ``(..., C, C)``; each matrix sums to ``n_samples``, row sums are the true class counts.
     """
     C = check_number("n_classes", n_classes, Interval(1, None), integer=True)
+    check_array("y_true", y_true, finite=False)
+    check_array("y_pred", y_pred, finite=False)
     xp = B.get_namespace(y_true, y_pred)
     _check_labels("y_true", y_true, C, xp)
     _check_labels("y_pred", y_pred, C, xp)

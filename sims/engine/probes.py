@@ -88,7 +88,7 @@ class LinearProbe:
         already carry the label-set axis, ``(..., L, n, d)``. Without a label-set axis: ``(..., n, C)``.
         """
         xp = get_namespace(self.coef)
-        check_array("H", H, min_ndim=2)
+        check_array("H", H, min_ndim=2, real=True)
         if H.shape[-1] != self.n_features:
             raise ValueError(
                 f"H.shape == {tuple(H.shape)}, last axis must equal the probe's n_features == {self.n_features}"
@@ -150,9 +150,18 @@ def _prepare(
     else:
         raise ValueError(f"H.dtype == {H.dtype}, must be a real floating or integer dtype")
     H = xp.astype(H, dt) if H.dtype != dt else H
-    n = int(H.shape[-2])
+    n, d = int(H.shape[-2]), int(H.shape[-1])
     if n < 1:
         raise ValueError(f"H.shape == {tuple(H.shape)}, must have at least 1 sample (axis -2)")
+    if d < 1:
+        raise ValueError(f"H.shape == {tuple(H.shape)}, must have at least 1 feature (axis -1)")
+    if math.prod(H.shape) > 0:
+        big, top = float(xp.max(xp.abs(H))), max_abs_H(xp, dt, n, d)
+        if big > top:  # its Gram matrix H^T H (every solver forms it or its factors) would overflow
+            raise ValueError(
+                f"H contains values up to {big:.3g} in magnitude, must be in [-{top:.3g}, {top:.3g}] for "
+                f"{n} x {d} {H.dtype} (so that H^T H is finite); rescale H"
+            )
     if not _is_dtype(xp, y, "integral"):
         raise ValueError(f"y.dtype == {y.dtype}, must be an integer dtype (class labels 0..n_classes-1)")
     if label_sets is None:
@@ -183,7 +192,7 @@ def _prepare(
                 raise ValueError(f"y contains {v}, must be in [0, {n_classes}) (n_classes == {n_classes})")
     w = None
     if sample_weight is not None:
-        check_array("sample_weight", sample_weight, min_ndim=1)
+        check_array("sample_weight", sample_weight, min_ndim=1, real=True)
         sample_weight = xp.asarray(sample_weight)
         try:
             shp = np.broadcast_shapes(tuple(sample_weight.shape), tuple(H.shape[:-1]))
@@ -201,6 +210,13 @@ def _prepare(
         if float(xp.min(xp.sum(w, axis=-1))) <= 0:
             raise ValueError("sample_weight sums to 0 for some problem, must have a positive sum")
     return _Prepared(xp, H, y, w, n_classes, bool(label_sets), batch_H, batch_y, batch)
+
+
+def max_abs_H(xp: Any, dtype: Any, n: int, d: int) -> float:
+    """Largest ``|H|`` a probe accepts for ``n`` samples of ``d`` features in ``dtype``: a quarter of
+    ``sqrt(max float / (n d))``, so that every entry of ``H^T H``, every squared row norm and the
+    scores of the iterative probes stay finite (1e152 for float64 and ~1e16 for float32 at n d = 1e4)."""
+    return 0.25 * math.sqrt(float(xp.finfo(dtype).max) / (max(n, 1) * max(d, 1)))
 
 
 def _onehot(xp: Any, y: Any, n_classes: int, dtype: Any) -> Any:
@@ -230,12 +246,21 @@ def _check_rank(xp: Any, diag: Any, rcond: float, solver: str) -> None:
         )
 
 
-def _finite_or_raise(xp: Any, arr: Any, solver: str) -> Any:
+def _singular(solver: str, alpha: float, dtype: Any, what: str) -> ValueError:
+    """The error of a closed-form solver on a (numerically) singular system, naming alpha and the dtype."""
+    if alpha == 0:
+        hint = "use solver='svd' or alpha > 0"
+    else:
+        hint = f"use solver='svd' (or 'auto'), a larger alpha, or float64"
+    return ValueError(
+        f"H is numerically rank deficient for solver == {solver!r} with alpha == {alpha:g} in {dtype} "
+        f"({what}); {hint}"
+    )
+
+
+def _finite_or_raise(xp: Any, arr: Any, solver: str, alpha: float = 0.0) -> Any:
     if not bool(xp.all(xp.isfinite(arr))):
-        raise ValueError(
-            f"H is rank deficient for solver == {solver!r} with alpha == 0 (singular system); "
-            "use solver='svd' or alpha > 0"
-        )
+        raise _singular(solver, alpha, arr.dtype, "singular system")
     return arr
 
 
@@ -273,15 +298,12 @@ def _solve_cholesky(xp: Any, Hc: Any, Y: Any, w: Any, alpha: float) -> Any:
     try:
         Lc = xp.linalg.cholesky(G)
     except Exception:  # numpy / strict raise LinAlgError; CuPy returns NaN (checked below)
-        raise ValueError(
-            "H is rank deficient for solver == 'cholesky' with alpha == 0 (Gram matrix not positive "
-            "definite); use solver='svd' or alpha > 0"
-        ) from None
-    _finite_or_raise(xp, Lc, "cholesky")
+        raise _singular("cholesky", alpha, Hc.dtype, "Gram matrix + alpha I not positive definite") from None
+    _finite_or_raise(xp, Lc, "cholesky", alpha)
     if alpha == 0:  # diag(Lc) ~ singular values of Hc: the Gram squares the condition number
         _check_rank(xp, xp.linalg.diagonal(Lc), math.sqrt(float(xp.finfo(Hc.dtype).eps) * max(n, d)), "cholesky")
     Z = xp.linalg.solve(Lc, B)
-    W = _finite_or_raise(xp, xp.linalg.solve(xp.matrix_transpose(Lc), Z), "cholesky")
+    W = _finite_or_raise(xp, xp.linalg.solve(xp.matrix_transpose(Lc), Z), "cholesky", alpha)
     return _unstack_coef(xp, W, L, C)
 
 
@@ -306,7 +328,7 @@ def _solve_qr(xp: Any, Hc: Any, Y: Any, w: Any, alpha: float) -> Any:
         W = xp.linalg.solve(Rq, _stack(xp, QtY))  # (*b, d, L*C)
     except Exception:
         W = xp.asarray(float("nan"))
-    return _unstack_coef(xp, _finite_or_raise(xp, W, "qr"), L, C)
+    return _unstack_coef(xp, _finite_or_raise(xp, W, "qr", alpha), L, C)
 
 
 def _solve_svd(xp: Any, Hc: Any, Y: Any, w: Any, alpha: float) -> Any:
@@ -357,7 +379,8 @@ def fit_linear(
         (``label_sets=None`` infers the latter when ``y.ndim == H.ndim``).
     n_classes : int >= 2
     alpha : float >= 0
-    solver : ``"auto"`` (``"cholesky"`` if ``alpha > 0`` else ``"svd"``), ``"cholesky"``, ``"qr"``, ``"svd"``
+    solver : ``"auto"`` (``"cholesky"`` if ``alpha > 0`` else ``"svd"``; when the ridge Gram matrix is not
+        positive definite in H's dtype - float32 with a small alpha - ``"svd"``), ``"cholesky"``, ``"qr"``, ``"svd"``
     fit_intercept : centre ``H`` and the targets (weighted means) so the intercept is not penalised.
     targets : ``"onehot"`` (``Y_ic = [y_i = c]``) or ``"signed"`` (``2 Y - 1``, i.e. +-1).
     sample_weight : array broadcastable to ``(..., n)`` (``H``'s batch axes), >= 0, or None.
@@ -367,7 +390,7 @@ def fit_linear(
     LinearProbe with ``coef (..., [L,] d, C)`` and ``intercept (..., [L,] C)``.
     """
     alpha = check_number("alpha", alpha, NONNEG)
-    check_option("solver", solver, LINEAR_SOLVERS)
+    auto = check_option("solver", solver, LINEAR_SOLVERS) == "auto"
     check_option("targets", targets, TARGETS)
     check_option("fit_intercept", fit_intercept, (True, False))
     p = _prepare(H, y, n_classes, label_sets=label_sets, sample_weight=sample_weight)
@@ -390,7 +413,13 @@ def fit_linear(
         Hc = H - hbar  # Hc^T diag(w) 1 = 0, so Y need not be centred on the right-hand side
     else:
         Hc = H
-    coef = _LINEAR[solver](xp, Hc, Y, w, alpha)  # (*b, L, d, C)
+    try:
+        coef = _LINEAR[solver](xp, Hc, Y, w, alpha)  # (*b, L, d, C)
+    except ValueError:
+        if not (auto and solver == "cholesky"):
+            raise
+        solver = "svd"  # the same ridge solution, without squaring the condition number
+        coef = _solve_svd(xp, Hc, Y, w, alpha)
     if fit_intercept:
         intercept = (ybar - xp.matmul(_lift(hbar), coef))[..., 0, :]  # b = ybar - hbar W: (*b, L, C)
     else:

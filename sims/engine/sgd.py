@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from sims.engine.backend import backend_name, device_of, one_blas_thread
-from sims.engine.lbfgs import _CURVATURE_MAX, _gd, _host, _lbfgs, _Problems, _sel
+from sims.engine.lbfgs import _CURVATURE_MAX, Diverged, _gd, _host, _lbfgs, _Problems, _sel
 from sims.engine.probes import LinearProbe, _finalize, _lift, _onehot, _prepare, fit_linear
 from sims.engine.validation import NONNEG, POSITIVE, Interval, check_number, check_option, check_seed
 
@@ -149,7 +149,8 @@ def fit_sgd(
     if isinstance(warm_start, str):
         check_option("warm_start", warm_start, WARM_STARTS)
     elif not isinstance(warm_start, LinearProbe):
-        raise ValueError(f"warm_start == {warm_start!r}, must be one of 'auto', 'lstsq', 'zero' or a LinearProbe")
+        shown = " ".join(repr(warm_start).split())[:80]
+        raise ValueError(f"warm_start == {shown}, must be one of 'auto', 'lstsq', 'zero' or a LinearProbe")
     warm_probe = warm_start if isinstance(warm_start, LinearProbe) else None
     if warm_start == "auto":
         warm_start = "zero" if (loss == "softmax" and solver == "lbfgs") else "lstsq"
@@ -216,14 +217,21 @@ def fit_sgd(
             theta, f, n_iter, conv = _lbfgs(xp, prob, theta0, max_iter=max_iter, tol=tol, memory=memory,
                                             kappa=kappa, init=init)
         else:
-            if lr == "auto":
-                lam = xp.linalg.eigvalsh(M)[:, -1]  # (GH,) largest eigenvalue
-                lip = _CURVATURE_MAX[loss] * xp.astype(lam, xp.float64) + alpha_g
-                lr_p = _host(1.0 / lip)[gidx]
-            else:
-                lr_p = np.full(P, lr)
-            theta, f, n_iter, conv = _gd(xp, prob, theta0, max_iter=max_iter, tol=tol, lr=lr_p,
-                                         batch_size=batch_size, seed=seed, init=init)
+            lam = xp.linalg.eigvalsh(M)[:, -1]  # (GH,) largest eigenvalue
+            lip = _host(_CURVATURE_MAX[loss] * xp.astype(lam, xp.float64) + alpha_g)  # (GH,) Lipschitz bounds
+            lr_p = (1.0 / lip)[gidx] if lr == "auto" else np.full(P, lr)
+            try:
+                theta, f, n_iter, conv = _gd(xp, prob, theta0, max_iter=max_iter, tol=tol, lr=lr_p,
+                                             batch_size=batch_size, seed=seed, init=init)
+            except Diverged as exc:
+                top = float(np.min(2.0 / lip))
+                shown = f"{lr!r} (1 / Lipschitz == {lr_p[exc.problem]:.3g})" if lr == "auto" else f"{lr:g}"
+                raise ValueError(
+                    f"lr == {shown}, gradient descent diverged (objective {exc.f0:.3g} -> {exc.f:.3g} after "
+                    f"{exc.iteration} iterations), must be in (0, {top:.3g}] (2 / the Lipschitz bound of the "
+                    f"gradient; lr='auto' takes half of it)" + ("" if batch_size is None else
+                                                                " or smaller for minibatches")
+                ) from None
     shape_out = b + (L,)
     coef = xp.reshape(theta[:, :d, :], shape_out + (d, ncls))
     if fit_intercept:

@@ -251,10 +251,10 @@ def init_params(config: ToyModelConfig, xp: Any = None) -> tuple[Any, Any]:
 # model, loss, gradients (Array API)
 # ---------------------------------------------------------------------------------------------------
 def _check_model(W: Any, b: Any, x: Any, importance: Any) -> tuple[Any, Any, Any, Any, Any]:
-    check_array("W", W, min_ndim=2)
+    check_array("W", W, min_ndim=2, real_floating=True)
     m, n = W.shape[-2], W.shape[-1]
-    check_array("b", b, shape=tuple(W.shape[:-2]) + (n,))
-    check_array("x", x, min_ndim=2)
+    check_array("b", b, shape=tuple(W.shape[:-2]) + (n,), real_floating=True)
+    check_array("x", x, min_ndim=2, real=True)
     if x.shape[-1] != n:
         raise ValueError(f"x.shape == {tuple(x.shape)}, must end in n_features == {n}")
     xp = B.get_namespace(W, b, x)
@@ -295,12 +295,15 @@ def toy_gradients(W: Any, b: Any, x: Any, importance: Any = None) -> tuple[Any, 
 # ---------------------------------------------------------------------------------------------------
 def _prepare_batch(x: Any, xp: Any, dt: Any, I: int, n: int, first: bool, step: int) -> Any:
     """Move a batch to ``xp``/``dt`` and check its shape ((I, B, n) or (B, n)); finiteness on the first."""
-    if not hasattr(x, "shape"):
-        raise ValueError(f"batches yielded {type(x).__name__} at step {step}, must yield arrays (I, B, n) or (B, n)")
+    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+        raise ValueError(f"batches[{step}]: batches yielded {type(x).__name__} at step {step}, must yield arrays "
+                         "(I, B, n) or (B, n)")
     shape = tuple(x.shape)
     if not (len(shape) == 2 and shape[1] == n) and not (len(shape) == 3 and shape[0] == I and shape[2] == n) \
             or shape[-2] < 1:
-        raise ValueError(f"batch at step {step} has shape {shape}, must be ({I}, B, {n}) or (B, {n}) with B >= 1")
+        raise ValueError(f"batches[{step}].shape == {shape} (the batch at step {step}), must be ({I}, B, {n}) or "
+                         f"(B, {n}) with B >= 1")
+    check_array(f"batches[{step}]", x, finite=False, real=True)
     if B.backend_name(B.get_namespace(x)) != B.backend_name(xp):
         x = B.asarray(B.to_numpy(x), xp)
     if x.dtype != dt:
@@ -484,14 +487,17 @@ class SyntheticBatches:
         from sims.engine.generators import FeatureSpec
 
         if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
+            if spec < 1:
+                raise ValueError(f"spec == {spec!r}, must be a FeatureSpec or a number of features in [1, inf)")
             spec = FeatureSpec(int(spec))
         if not isinstance(spec, FeatureSpec):
             raise ValueError(f"spec == {spec!r}, must be a FeatureSpec or a number of features")
         self.spec = spec
         if sparsity is not None:
             S = check_values("sparsity", B.to_numpy(sparsity), Interval(0.0, 1.0, "[)"))
-            if S.ndim > 2 or (S.ndim == 2 and S.shape[1] != spec.n_features):
-                raise ValueError(f"sparsity has shape {S.shape}, must be a scalar, (I,) or (I, {spec.n_features})")
+            if S.ndim > 2 or (S.ndim == 2 and S.shape[1] != spec.n_features) or (S.ndim >= 1 and S.shape[0] == 0):
+                raise ValueError(f"sparsity has shape {S.shape}, must be a scalar, (I,) or (I, {spec.n_features}) "
+                                 "with I >= 1")
             sparsity = None if S.ndim == 0 else S
             if S.ndim == 0:
                 from sims.engine.generators import shift_spec

@@ -30,7 +30,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Interval:
-    """A real interval; ``None`` ends are unbounded. ``closed`` is a two-letter code, e.g. ``"[)"``."""
+    """A real interval; ``None`` ends are unbounded. ``closed`` is a two-letter code, e.g. ``"[)"``.
+
+    Infinities and NaN are never inside: an unbounded end is open (``Interval(0, None)`` is ``[0, inf)``).
+    """
 
     lo: float | None = None
     hi: float | None = None
@@ -41,8 +44,8 @@ class Interval:
             raise ValueError(f"closed == {self.closed!r}, must be one of '[]', '[)', '(]', '()'")
 
     def contains(self, x: Any) -> Any:
-        """Elementwise membership (works for scalars and numpy arrays; NaN is never inside)."""
-        ok = np.isfinite(x) if (self.lo is not None and self.hi is not None) else ~np.isnan(x)
+        """Elementwise membership (works for scalars and numpy arrays; NaN and +-inf are never inside)."""
+        ok = np.isfinite(x)
         if self.lo is not None:
             ok = ok & ((x >= self.lo) if self.closed[0] == "[" else (x > self.lo))
         if self.hi is not None:
@@ -77,11 +80,13 @@ def check_number(
     integer: bool = False,
 ) -> Any:
     """Validate one real (or integer) scalar and return it as a Python ``float`` / ``int``."""
+    kind = "an integer" if integer else "a real number"
+    if isinstance(value, np.generic) and value.dtype.kind not in "iuf":  # complex, bool_, str_, datetime...
+        raise ValueError(f"{name} == {_short(value)}, must be {kind}")
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.generic)):
         # numpy 0-d arrays are accepted too
         if not (isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"):
-            kind = "an integer" if integer else "a real number"
-            raise ValueError(f"{name} == {value!r}, must be {kind}")
+            raise ValueError(f"{name} == {_short(value)}, must be {kind}")
         value = value.item()
     if integer:
         if isinstance(value, float) or (isinstance(value, np.floating)):
@@ -89,7 +94,11 @@ def check_number(
                 raise ValueError(f"{name} == {value!r}, must be an integer")
         value = int(value)
     else:
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond the float range
+            where = f", must be in {interval}" if interval is not None else ", must be a finite number"
+            raise ValueError(f"{name} == {_short(value)}{where}") from None
         if math.isnan(value):
             raise ValueError(f"{name} == nan, must be a finite number")
     if interval is not None and not _scalar_in(value, interval):
@@ -100,8 +109,7 @@ def check_number(
 def _scalar_in(value: float | int, interval: Interval) -> bool:
     """Membership for one Python scalar (exact for ints of any size, unlike numpy comparisons)."""
     if isinstance(value, float) and not math.isfinite(value):
-        if interval.lo is not None and interval.hi is not None:
-            return False
+        return False
     lo, hi, closed = interval.lo, interval.hi, interval.closed
     if lo is not None and not (value >= lo if closed[0] == "[" else value > lo):
         return False
@@ -113,18 +121,33 @@ def _scalar_in(value: float | int, interval: Interval) -> bool:
 def check_values(name: str, value: Any, interval: Interval) -> np.ndarray:
     """Validate a scalar or array of reals elementwise (for broadcasting parameters).
 
-    Returns a float64 numpy array (0-d for scalars). The message quotes the first bad value.
+    Returns a float64 numpy array (0-d for scalars). The message quotes the first bad value. Complex,
+    boolean, string and object values are refused (never silently cast).
     """
     try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} == {value!r}, must be real numbers in {interval}") from None
+        raw = np.asarray(value)
+        if raw.dtype.kind not in "iuf":
+            if raw.dtype.kind != "O" or raw.size == 0:
+                raise TypeError
+            if not all(isinstance(v, (numbers.Real, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+                       for v in raw.flat):
+                raise TypeError
+        arr = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        shown = value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value
+        raise ValueError(f"{name} == {_short(shown)}, must be real numbers in {interval}") from None
     bad = ~interval.contains(arr)
     if np.any(bad):
         first = arr[bad].flat[0] if arr.ndim else arr.item()
         what = f"{name} == {_fmt(float(first))}" if arr.ndim == 0 else f"{name} contains {_fmt(float(first))}"
         raise ValueError(f"{what}, must be in {interval}")
     return arr
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a huge array must not flood a one-line error)."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def check_option(name: str, value: Any, options: Iterable[Any]) -> Any:
@@ -162,14 +185,17 @@ def check_array(
     finite: bool = True,
     min_ndim: int | None = None,
     real_floating: bool = False,
+    real: bool = False,
 ) -> Any:
     """Validate an array of any Array-API backend: number of dimensions, shape, finiteness and
-    (with ``real_floating=True``) a real floating dtype.
+    (with ``real_floating=True``) a real floating dtype, or (with ``real=True``) a real numeric dtype
+    (integer or real floating: no bool, complex, string or object arrays).
 
     ``shape`` entries that are ``None`` match any size. Returns ``x`` unchanged.
     """
     if not hasattr(x, "shape") or not hasattr(x, "dtype"):
-        raise ValueError(f"{name} must be an array, got {type(x).__name__}")
+        raise ValueError(f"{name} == {_short(x)}, must be an array (numpy, CuPy or Array API), "
+                         f"got {type(x).__name__}")
     nd = len(x.shape)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
@@ -183,13 +209,23 @@ def check_array(
         if nd != len(shape) or any(s is not None and s != d for s, d in zip(shape, x.shape)):
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name}.shape == {tuple(x.shape)}, must be {want}")
-    if finite or real_floating:
+    if finite or real_floating or real:
         xp = array_api_compat.array_namespace(x)
+        if real_floating and not _isdtype(x, xp, "real floating"):
+            raise ValueError(f"{name}.dtype == {x.dtype}, must be a real floating dtype")
+        if real and not _isdtype(x, xp, ("integral", "real floating")):
+            raise ValueError(f"{name}.dtype == {x.dtype}, must be a real numeric dtype (integer or floating)")
         if finite and _is_floating(x, xp) and not bool(xp.all(xp.isfinite(x))):
             raise ValueError(f"{name} contains NaN or infinite values, must be finite")
-        if real_floating and not xp.isdtype(x.dtype, "real floating"):
-            raise ValueError(f"{name}.dtype == {x.dtype}, must be a real floating dtype")
     return x
+
+
+def _isdtype(x: Any, xp: Any, kind: Any) -> bool:
+    """``xp.isdtype`` that answers False (instead of raising) for dtypes outside the Array API (str, object)."""
+    try:
+        return bool(xp.isdtype(x.dtype, kind))
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def _is_floating(x: Any, xp: Any) -> bool:
