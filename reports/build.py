@@ -94,6 +94,14 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         if v is not None and not Path(v).is_dir():
             raise ValueError(f"--{flag} == {v!r} is not a folder, must be a run folder of its CLI")
     bench_dir = Path(args.benchmarks) if args.benchmarks else _HERE.parent / "benchmarks" / "results"
+    if args.benchmarks is not None:  # given explicitly: it must be there and hold benchmark results
+        if not bench_dir.is_dir():
+            raise ValueError(f"--benchmarks == {args.benchmarks!r} is not a folder, must be a folder of benchmark "
+                             "JSON files (e.g. benchmarks/results)")
+        if not any((bench_dir / f"{name}.json").is_file() for name in sections.BENCHMARKS):
+            raise ValueError(f"--benchmarks == {args.benchmarks!r} holds none of "
+                             + ", ".join(f"{name}.json" for name in sections.BENCHMARKS)
+                             + ", must be a folder of benchmark JSON files (e.g. benchmarks/results)")
     md_path = _HERE / "limitations.md"
     if not md_path.is_file():
         raise ValueError(f"{md_path}: missing (the report's list of known limitations)")

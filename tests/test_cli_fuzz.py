@@ -323,3 +323,211 @@ def test_subprocess_without_dask_serial_and_processes_still_work(tmp_path):
     assert (tmp_path / "s" / "results.csv").read_bytes() == (tmp_path / "p" / "results.csv").read_bytes()
     assert not (tmp_path / "d").exists()
     assert json.loads((tmp_path / "p" / "manifest.json").read_text())["executor"]["kind"] == "processes"
+
+
+# ---------------------------------------------------------------------------------------------
+# every real CLI of the toolkit, in-process: generated bad flag sets fail before any compute
+
+
+N_PER_CLI = 100 if settings.default.max_examples < 1000 else settings.default.max_examples  # deep: 1000 each
+CLI_COUNTS: dict[str, int] = {}
+BAD_TEXT = {  # values that no flag of the type accepts
+    "int": ["x", "1.5", "", "nan", "1e3", "0x10", "--", "-1", "1,2", " "],
+    "float": ["x", "", "nan", "inf", "-inf", "1e999", "0..1", "1,2", "--", "nan,1"],
+    "floats": ["", ",", "1,,2", "x", "0.1,y", "nan", "1,inf", "-inf", " , ", "1e999"],
+    "ints": ["", ",", "1.5", "x", "1,,2", "2,three", "nan", "1e3"],
+    "strings": ["", ",", "a,,b", "zzz_bogus", "zzz_bogus,zzz_bogus"],
+    "_bool": ["maybe", "", "2", "yes please"],
+    "_opt_float": ["x", "", "nan", "inf"],
+    "_cells_per_task": ["x", "1.5", "", "0", "-3", "100001"],
+    "choices": ["zzz_bogus", "", "AUTO"],
+}
+
+
+def _cli_main(name: str):
+    """``main(argv) -> exit status`` of a CLI, plus its parser (None for theory / theory.derive)."""
+    import importlib
+
+    mod = importlib.import_module({"margin_sweep": "sims.margin_sweep", "robustness_sweep": "sims.robustness_sweep",
+                                   "realdata.run": "realdata.run", "reports.build": "reports.build",
+                                   "theory": "theory.__main__", "theory.derive": "theory.derive.__main__"}[name])
+    return mod.main, (mod.build_parser() if hasattr(mod, "build_parser") else None)
+
+
+#: valid flags a bad set may carry too (they must not hide the bad one)
+CLI_EXTRAS = {
+    "margin_sweep": [["--quiet"], ["--seed", "3"], ["--quick"], ["--reps", "1"], ["--code", "mono"]],
+    "robustness_sweep": [["--quiet"], ["--seed", "3"], ["--quick"], ["--reps", "2"]],
+    "realdata.run": [["--quiet"], ["--seed", "3"], ["--quick"], ["--epochs", "1"]],
+    "reports.build": [["--quiet"], ["--skip-checks"], ["--no-run"], ["--seed", "2"]],
+    "theory": [["--json"], ["--seed", "2"]],
+    "theory.derive": [["--check"]],
+}
+#: bad flag sets that need the CLI's own meaning (the generic ones come from the parser's flag types)
+CLI_SEMANTIC = {
+    "margin_sweep": [["--amplitude", "-1,1"], ["--amplitude", "1,0"], ["--amplitude", "0.5"], ["--ratio", "0.5"],
+                     ["--sparsity", "1"], ["--m", "1"], ["--m", "100000"], ["--n-features", "1"], ["--workers", "0"],
+                     ["--label-noise", "1.5"], ["--input-noise", "-1e-3"], ["--code", "mono,mono"],
+                     ["--scheduler", "tcp://h:0"], ["--scheduler-timeout", "0"], ["--toy-lr", "0"],
+                     ["--seed", str(2**63)], ["--workers", "2000"]],
+    "robustness_sweep": [["--m", "0"], ["--reps", "1"], ["--sparsity", "1"], ["--label-noise", "2"],
+                         ["--comparators", "zzz"], ["--ood", "density=zz"], ["--workers", "0"]],
+    "realdata.run": [["--test-fraction", "1.5"], ["--test-fraction", "0"], ["--representations", "zzz"],
+                     ["--data", "/nonexistent/x.npz"], ["--label-noise", "1.5"], ["--workers", "0"],
+                     ["--epochs", "0"], ["--temperature", "0"]],
+    "reports.build": [["--benchmarks", "/nonexistent"], ["--margin", "/nonexistent"], ["--jobs", "0"],
+                      ["--seed", "-1"], ["--only-checks", "zzz"], ["--realdata", "/nonexistent"],
+                      ["--out", "/proc/version/x"]],
+    "theory": [["--seed", "-1"], ["--id", "zzz"], ["--seed", "nan"], ["--id"]],
+    "theory.derive": [],
+}
+
+
+def _flag_cases(parser) -> list[list[str]]:
+    """Bad flag sets derived from a parser: each flag with values its type refuses, store_true flags with a
+    value, options without their value."""
+    cases: list[list[str]] = []
+    if parser is None:
+        return cases
+    for act in parser._actions:
+        if not act.option_strings or act.option_strings[0] in ("-h", "--help"):
+            continue
+        flag = act.option_strings[-1]
+        if act.nargs == 0:
+            cases.append([f"{flag}=1"])
+            continue
+        kind = "choices" if act.choices else getattr(act.type, "__name__", None)
+        for text in BAD_TEXT.get(kind, []):
+            cases.append([f"{flag}={text}"])
+        cases.append([flag])  # the value is missing (the flag comes last)
+    return cases
+
+
+def _unknown(parser) -> st.SearchStrategy:
+    known = set() if parser is None else {a for act in parser._actions for a in act.option_strings}
+    flag = letters.map(lambda s: "--zz" + s).filter(lambda f: not any(k.startswith(f) for k in known))
+    return st.one_of(flag.map(lambda f: [f]), flag.map(lambda f: [f, "1"]), letters.map(lambda s: [s]),
+                     st.just(["-Z"]), st.just(["--"]))
+
+
+@pytest.fixture
+def no_compute(monkeypatch):
+    """Whatever passes validation must not compute: the compute entry points raise instead."""
+    import reports.checks
+    import reports.inputs
+    import sims.sweep.runner
+    import theory.claims
+    import theory.derive.cachefiles
+
+    def refuse(*a, **k):
+        raise AssertionError("bad flags reached the compute step")
+
+    monkeypatch.setattr(sims.sweep.runner, "_compute", refuse)
+    monkeypatch.setattr(reports.inputs, "make_quick_runs", refuse)
+    monkeypatch.setattr(reports.checks, "ChecksJob", refuse)
+    monkeypatch.setattr(theory.claims, "run_checks", refuse)
+    monkeypatch.setattr(theory.derive.cachefiles, "write_files", refuse)
+
+
+CLIS = ["margin_sweep", "robustness_sweep", "realdata.run", "reports.build", "theory",
+        pytest.param("theory.derive", marks=pytest.mark.xfail(
+            strict=True, reason="theory/derive/cachefiles.run uses argparse's own error (usage + error: two "
+                                "lines); theory/derive belongs to another engineer (listed in the issue report)"))]
+
+
+@pytest.mark.parametrize("name", CLIS)
+def test_every_cli_refuses_fuzzed_bad_flags_with_one_line_and_writes_nothing(name, tmp_path, monkeypatch, no_compute):
+    monkeypatch.chdir(tmp_path)  # default output folders (runs/, reports/out) would appear here
+    main, parser = _cli_main(name)
+    before = _snapshot(tmp_path)
+    seen: list[int] = []
+    counter = itertools.count()
+
+    @settings(max_examples=N_PER_CLI, database=None)
+    @given(
+        extras=st.lists(st.sampled_from(CLI_EXTRAS[name]), max_size=3).map(
+            lambda parts: list(itertools.chain.from_iterable(parts))),
+        bad=st.one_of(st.sampled_from(_flag_cases(parser) + CLI_SEMANTIC[name] or [["--zzz"]]), _unknown(parser)),
+        with_out=st.booleans(),
+    )
+    def check(extras, bad, with_out):
+        target = tmp_path / f"never_{next(counter)}"
+        out = ["--out", str(target)] if (with_out and name not in ("theory", "theory.derive")) else []
+        argv = out + extras + bad  # the bad part comes last
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                rc = main(argv)
+            except SystemExit as exc:  # a CLI that exits instead of returning its status
+                rc = exc.code
+        err = stderr.getvalue()
+        assert rc == 2, (argv, rc, err)
+        assert stdout.getvalue() == "", (argv, stdout.getvalue())
+        assert err.count("\n") == 1 and err.endswith("\n") and ": error: " in err, (argv, err)
+        assert "Traceback" not in err
+        assert not target.exists()
+        seen.append(1)
+
+    check()
+    CLI_COUNTS[name] = len(seen)
+    assert len(seen) == N_PER_CLI
+    assert _snapshot(tmp_path) == before
+
+
+def test_cli_fuzz_made_at_least_500_bad_flag_sets():
+    """Runs after the parametrization above (file order): >= 500 bad flag sets over the CLIs."""
+    if len(CLI_COUNTS) < len(CLIS) - 1:
+        pytest.skip("only part of the parametrization ran")
+    assert sum(CLI_COUNTS.values()) >= 500, CLI_COUNTS
+
+
+# ---------------------------------------------------------------------------------------------
+# the audit's CLI findings, one by one
+
+
+def _run_main(main, argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = main(argv)
+        except SystemExit as exc:
+            rc = exc.code
+    return rc, out.getvalue(), err.getvalue()
+
+
+def test_reports_build_refuses_a_benchmarks_folder_that_is_not_there(tmp_path):
+    from reports.build import main
+
+    (tmp_path / "empty").mkdir()
+    for folder in (tmp_path / "nonexistent", tmp_path / "empty"):
+        rc, out, err = _run_main(main, ["--benchmarks", str(folder), "--runs", str(tmp_path / "runs"), "--no-run",
+                                        "--skip-checks", "--out", str(tmp_path / "out")])
+        assert rc == 2 and out == "" and err.count("\n") == 1
+        assert err.startswith(f"python -m reports.build: error: --benchmarks == {str(folder)!r}"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--seed", "nan"], "argument --seed: invalid int value: 'nan'"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--seed", "-1"], "--seed == -1, must be in [0, inf)"),
+    (["--id", "zzz"], "claim id == 'zzz' is unknown"),
+])
+def test_theory_cli_bad_input_is_one_line(argv, needle):
+    from theory.__main__ import main
+
+    rc, out, err = _run_main(main, argv)
+    assert rc == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("python -m theory: error: ") and needle in err, err
+
+
+def test_negative_values_reach_the_config_check_not_argparse(tmp_path):
+    """``--amplitude -1,1`` said 'expected one argument': a value starting with a negative number is a value."""
+    from sims.margin_sweep import main
+
+    for argv, needle in ((["--amplitude", "-1,1"], "amplitude contains -1, must be in [0,"),
+                         (["--input-noise", "-0.5,1"], "input_noise contains -0.5, must be in [0,"),
+                         (["--amplitude", "-inf,1"], "amplitude contains -inf")):
+        rc, out, err = _run_main(main, argv + ["--out", str(tmp_path / "o")])
+        assert rc == 2 and err.count("\n") == 1 and needle in err, err
+    assert not (tmp_path / "o").exists()

@@ -1,7 +1,8 @@
 """``python -m theory [--check] [--json] [--seed N] [--id ID ...]``: the claims table.
 
 Columns: id, statement, verdict, evidence (the verdict's reason; with ``--check`` the evidence produced by
-running the claim's numeric check, prefixed PASS/FAIL). Exit status 1 if a check fails, 2 on bad input.
+running the claim's numeric check, prefixed PASS/FAIL). Exit status 1 if a check fails; bad input is one
+line ``python -m theory: error: ...`` on stderr and exit status 2, before any check runs.
 """
 from __future__ import annotations
 
@@ -11,21 +12,35 @@ import sys
 import textwrap
 
 
+PROG = "python -m theory"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are ONE line (``prog: error: msg``), exit status 2 (argparse's own prints the
+    usage too). The same contract as ``sims.sweep.cli.ArgumentParser``, which theory does not import."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {' '.join(str(message).split())}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m theory", description="Print the claims table.")
+    ap = _Parser(prog=PROG, description="Print the claims table.")
     ap.add_argument("--check", action="store_true", help="run every claim's numeric check (about a minute)")
     ap.add_argument("--json", action="store_true", help="machine-readable output")
     ap.add_argument("--seed", type=int, default=0, help="seed of the checks' generators (default 0)")
     ap.add_argument("--id", action="append", default=None, help="only these claim ids (repeatable)")
-    args = ap.parse_args(argv)
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a bad flag (2, one line already written): a status, not an exit
+        return exc.code if isinstance(exc.code, int) else 2
     from theory import claims as C
 
     try:
-        selected = C.all_claims() if not args.id else [C.get(i) for i in args.id]
         if args.seed < 0:
-            raise ValueError(f"seed == {args.seed}, must be >= 0")
+            raise ValueError(f"--seed == {args.seed}, must be in [0, inf)")
+        selected = C.all_claims() if not args.id else [C.get(i) for i in args.id]
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     results = {}
     if args.check:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import sys
 from typing import Any, Callable, Sequence
 
@@ -66,9 +67,24 @@ class ArgumentParser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
         super().__init__(*args, **kwargs)
+        # a value starting with a negative number is a value, not an unknown option: "--amplitude -1,1"
+        # reaches the config's check ("must be 0 <= LO < HI") instead of "expected one argument"
+        self._negative_number_matcher = _NEGATIVE_VALUE
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)}\n")
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+        # argparse drops a "--" value ("--seed=--") and stores an empty list: a flag without its value
+        if action.nargs is None and action.option_strings and arg_strings == ["--"]:
+            self.error(f"argument {'/'.join(action.option_strings)}: expected one argument")
+        return super()._get_values(action, arg_strings)
+
+
+#: argparse's test for "a negative number, not an option": also comma-separated lists starting with one
+#: (``-1,1``), exponents (``-1e-3``) and ``-inf`` / ``-nan``
+_NEGATIVE_VALUE = re.compile(r"^-(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:,.*)?$|^-(?:inf|infinity|nan)(?:,.*)?$",
+                             re.IGNORECASE)
 
 
 def _list(text: str, convert: Callable[[str], Any], what: str, example: str) -> tuple:
