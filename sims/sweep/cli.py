@@ -230,7 +230,8 @@ def sweep_main(
     on_result: Callable[[RunResult], None] | None = None,
 ) -> int:
     """Parse ``argv``, build the config, run the sweep; returns the exit status (never raises for
-    bad input). ``on_result`` (optional) sees the :class:`RunResult` (e.g. to print a summary table)."""
+    bad input). ``on_result`` (optional) sees the :class:`RunResult` (e.g. to print a summary table),
+    except under ``--quiet``."""
     prog = parser.prog
     argv = list(sys.argv[1:] if argv is None else argv)
 
@@ -246,7 +247,7 @@ def sweep_main(
                 f"{prog}: {result.n_cells} cells ({result.n_computed} computed{redo}, {result.n_cached} cached), "
                 f"{len(result.rows)} rows in {result.wall_time_s:.1f} s -> {result.out_dir}"
             )
-        if on_result is not None:
+        if on_result is not None and not args.quiet:  # --quiet: nothing but errors
             on_result(result)
         return 0
 
