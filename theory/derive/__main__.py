@@ -1,5 +1,6 @@
-"""``python -m theory.derive [--check]``: re-derive the two-feature model (and, after it, the n-feature
-margins of ``theory.derive.margins``) and (re)write theory/_cache/.
+"""``python -m theory.derive [--check]``: re-derive the two-feature model (and, after it, its label-noise
+models of ``theory.derive.label_noise`` and the n-feature margins of ``theory.derive.margins``) and
+(re)write theory/_cache/.
 
 With ``--check`` nothing is written; the exit status is 1 when the shipped cache differs from a fresh
 derivation (``tests/test_theory_cache.py`` does the same in-process).
@@ -21,9 +22,9 @@ def fresh() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     status = run("python -m theory.derive", __doc__.splitlines()[0], fresh, argv)
-    from theory.derive import margins
+    from theory.derive import label_noise, margins
 
-    return max(status, margins.main(argv))
+    return max(status, label_noise.main(argv), margins.main(argv))
 
 
 if __name__ == "__main__":
