@@ -170,13 +170,19 @@ def _true_and_rest(scores: np.ndarray, y: np.ndarray, covered: np.ndarray) -> tu
     return true, masked.max(axis=-1)
 
 
-def matched_filter_margins(x: Any, y: Any, G: Any, n_rep: int) -> tuple[np.ndarray, np.ndarray]:
+def matched_filter_margins(x: Any, y: Any, G: Any, n_rep: int, *, scores: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Margins ``s_y - max_{j < r, j != y} s_j`` of the covered samples (NaN elsewhere) and the
-    boolean ``covered = (y < n_rep) & (x_y > 0)``. ``x (N, n) >= 0``, ``y (N,)``, ``G (n, n)``."""
+    boolean ``covered = (y < n_rep) & (x_y > 0)``. ``x (N, n) >= 0``, ``y (N,)``, ``G (n, n)``;
+    ``scores``: :func:`matched_filter_scores` ``(x, G, n_rep)`` when the caller has them already."""
     x, y = _xy(x, y)
     n_rep = _n_rep(n_rep, x.shape[1])
     covered = _covered(x, y, n_rep)
-    s = matched_filter_scores(x, G, n_rep)
+    if scores is None:
+        s = matched_filter_scores(x, G, n_rep)
+    else:
+        s = np.asarray(scores, dtype=np.float64)
+        if s.shape != (x.shape[0], n_rep):
+            raise ValueError(f"scores.shape == {s.shape}, must be ({x.shape[0]}, {n_rep}) (samples, n_rep)")
     true, rest = _true_and_rest(s, y, covered)
     return np.where(covered, true - rest, np.nan), covered
 
@@ -273,7 +279,7 @@ def pair_noise_variance(W: Any, lam: Any = 1.0, *, space: str = "x") -> np.ndarr
 
 
 def error_bounds(
-    x: Any, y: Any, W: Any, n_rep: int, lam: Any, *, space: str = "x"
+    x: Any, y: Any, W: Any, n_rep: int, lam: Any, *, space: str = "x", pair_var: Any = None, scores: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(M6) Bounds on ``P(error | x)`` of the matched filter under Gaussian noise of scale ``lam``:
 
@@ -282,33 +288,50 @@ def error_bounds(
     ``j`` over the represented features other than ``y``, ``d_j = s_y - s_j`` (clean scores),
     ``sigma_j^2`` from :func:`pair_noise_variance`. Returns ``(lower, upper)`` of shape ``(L, N)`` for
     ``lam`` of shape ``(L,)`` (NaN for samples that are not covered). With ``sigma_j = 0`` the pairwise
-    event is deterministic (``d_j < 0`` for the lower bound, ``d_j <= 0`` for the upper bound)."""
+    event is deterministic (``d_j < 0`` for the lower bound, ``d_j <= 0`` for the upper bound).
+    ``pair_var``: ``pair_noise_variance(W, 1.0, space=space)[:n_rep, :n_rep]`` when the caller has it
+    (it costs ``O(n^3)``; callers bounding many chunks of samples compute it once); ``scores``:
+    :func:`matched_filter_scores` ``(x, W^T W, n_rep)`` when the caller has them."""
     x, y = _xy(x, y)
     W = _W(W)
     n_rep = _n_rep(n_rep, x.shape[1])
     lam = np.atleast_1d(check_values("lam", lam, NONNEG))
     if lam.ndim != 1:
         raise ValueError(f"lam.shape == {lam.shape}, must be a scalar or 1-D")
-    G = W.T @ W
     N = len(y)
     covered = _covered(x, y, n_rep)
     yc = np.where(covered, y, 0)
-    s = matched_filter_scores(x, G, n_rep)  # (N, r)
+    if scores is None:
+        s = matched_filter_scores(x, W.T @ W, n_rep)  # (N, r)
+    else:
+        s = np.asarray(scores, dtype=np.float64)
+        if s.shape != (N, n_rep):
+            raise ValueError(f"scores.shape == {s.shape}, must be ({N}, {n_rep}) (samples, n_rep)")
     d = s[np.arange(N), yc][:, None] - s  # (N, r)
-    V = pair_noise_variance(W, 1.0, space=space)[:n_rep, :n_rep]  # (r, r), unit lam
+    if pair_var is None:
+        V = pair_noise_variance(W, 1.0, space=space)[:n_rep, :n_rep]  # (r, r), unit lam
+    else:
+        V = np.asarray(pair_var, dtype=np.float64)
+        if V.shape != (n_rep, n_rep):
+            raise ValueError(f"pair_var.shape == {V.shape}, must be ({n_rep}, {n_rep}) (n_rep, n_rep)")
     sig = np.sqrt(V[yc])  # (N, r)
-    other = np.ones((N, n_rep), dtype=bool)
-    other[np.arange(N), yc] = False
+    own = np.zeros((N, n_rep), dtype=bool)  # the term j = y is left out
+    own[np.arange(N), yc] = True
+    neg_d = -d
+    det_lo, det_up = (d < 0).astype(float), (d <= 0).astype(float)  # sigma_j = 0: deterministic events
     lows, ups = [], []
     for lv in lam:
         sd = lv * sig
+        noisy = sd > 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(sd > 0, -d / np.where(sd > 0, sd, 1.0), 0.0)
+            z = np.where(noisy, neg_d / np.where(noisy, sd, 1.0), 0.0)
         t = ndtr(z)
-        t_lo = np.where(sd > 0, t, (d < 0).astype(float))
-        t_up = np.where(sd > 0, t, (d <= 0).astype(float))
-        lows.append(np.where(other, t_lo, 0.0).max(axis=1))
-        ups.append(np.minimum(1.0, np.where(other, t_up, 0.0).sum(axis=1)))
+        t_lo = np.where(noisy, t, det_lo)
+        t_lo[own] = 0.0
+        t_up = np.where(noisy, t, det_up)
+        t_up[own] = 0.0
+        lows.append(t_lo.max(axis=1))
+        ups.append(np.minimum(1.0, t_up.sum(axis=1)))
     lo = np.where(covered, np.stack(lows), np.nan)
     up = np.where(covered, np.stack(ups), np.nan)
     return lo, up

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ _QNAMES = tuple(f"q{int(round(100 * q)):02d}" for q in QUANTILES)
 
 
 
-def build_code(code: str, n: int, m: int, n_rep: int, seed: Any, *, frame_iter: int = 300,
+def build_code(code: str, n: int, m: int, n_rep: int, seed: Any, *, frame_iter: int = 0,
                sparsity: float = 0.9, amplitude: tuple[float, float] = (0.0, 1.0),
                toy: tuple[int, int, float] = (2000, 256, 0.01)) -> np.ndarray:
     """``W`` ``(m, n)``: the family's code for the first ``n_rep`` features, zero columns after.
@@ -84,24 +85,70 @@ def _quantiles(v: np.ndarray) -> dict[str, float]:
     return {f"margin_{name}": float(val) for name, val in zip(_QNAMES, np.quantile(v, QUANTILES))}
 
 
-def _pooled_fisher(S0: np.ndarray, E: np.ndarray, y: np.ndarray, lams: np.ndarray) -> np.ndarray:
-    """Empirical pooled Fisher separation (M9) of the matched-filter differences ``s_a - s_b`` between
-    argmax classes ``a != b`` of the represented features, for scores ``S0 + lam E`` at every ``lam``.
+def _bound_row(bound: str, stat: str, value: float, empirical: float, *, holds: float = float("nan"),
+               informative: float = float("nan"), covered: float = float("nan"), level: float = float("nan"),
+               kind: str = "lower_bound") -> dict:
+    """One check row (``record="check"``) comparing a theory ``value`` with the ``empirical`` statistic.
 
-    Unbiased class variances (ddof 1) and bias-corrected squared mean gaps
-    (``Delta^2 - V_a/n_a - V_b/n_b``), so numerator and denominator are unbiased pair averages."""
+    ``kind``: "lower_bound" / "upper_bound" (of the empirical statistic), "identity" (equal in
+    expectation) or "approximation" (a model). ``tightness = empirical / value`` except for upper
+    bounds, where it is ``value / empirical``: 1 means tight, larger means looser; NaN where undefined
+    (a lower bound <= 0 is vacuous)."""
+    lower = kind != "upper_bound"
+    if lower:
+        tight = empirical / value if (np.isfinite(value) and value > 0) else float("nan")
+    else:
+        tight = value / empirical if (np.isfinite(empirical) and empirical > 0) else float("nan")
+    return {"record": "check", "check": bound, "kind": kind, "stat": stat, "level": level, "value": value,
+            "empirical": empirical, "tightness": tight, "holds": holds, "informative": informative,
+            "covered": covered}
+
+
+#: above this many represented features the class sums of the pooled Fisher estimate are segment sums of
+#: the rows sorted by class (O(N r)) instead of a one-hot product (O(N r^2)); equal up to rounding
+_ONEHOT_MAX_R = 256
+
+
+def _fisher_sums(S0: np.ndarray, E: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-class sums over the rows of ``S0``, ``E`` (``(N, r)``) whose label ``y < r`` (chunks add up):
+    counts ``cnt`` and the class sums of ``s0, e, s0^2, s0 e, e^2`` and of the own-class cross products."""
     r = S0.shape[1]
     sel = y < r
     S0, E, yy = S0[sel], E[sel], y[sel]
-    P = np.zeros((len(yy), r))
-    P[np.arange(len(yy)), yy] = 1.0
-    cnt = P.sum(axis=0)
+    if r > _ONEHOT_MAX_R:  # rows sorted by class: the class sums are segment sums
+        order = np.argsort(yy, kind="stable")
+        S0, E, yy = S0[order], E[order], yy[order]
+    rows = np.arange(len(yy))
+    t0, tE = S0[rows, yy], E[rows, yy]  # own-class score
+    terms = (("s0", lambda: S0), ("e", lambda: E), ("s0s0", lambda: S0 * S0), ("s0e", lambda: S0 * E),
+             ("ee", lambda: E * E), ("t0s0", lambda: t0[:, None] * S0),
+             ("t0e", lambda: t0[:, None] * E + tE[:, None] * S0), ("tee", lambda: tE[:, None] * E))
+    if r <= _ONEHOT_MAX_R:
+        P = np.zeros((len(yy), r))
+        P[rows, yy] = 1.0
+        return {"cnt": P.sum(axis=0), **{k: P.T @ v() for k, v in terms}}
+    cnt = np.bincount(yy, minlength=r)
+    present = np.nonzero(cnt)[0]
+    starts = np.concatenate([[0], np.cumsum(cnt[present])[:-1]]).astype(np.intp)
+    out = {"cnt": cnt.astype(np.float64)}
+    for k, v in terms:
+        total = np.zeros((r, r))
+        if len(yy):
+            total[present] = np.add.reduceat(v(), starts, axis=0)
+        out[k] = total
+    return out
+
+
+def _add_sums(a: dict | None, b: dict) -> dict:
+    return b if a is None else {k: a[k] + b[k] for k in a}
+
+
+def _fisher_from_sums(sums: dict[str, np.ndarray], lams: np.ndarray) -> np.ndarray:
+    """The pooled Fisher separation (M9) at every ``lam`` from the class sums of :func:`_fisher_sums`."""
+    cnt = sums["cnt"]
+    r = len(cnt)
     ok = cnt >= 2
     safe = np.where(ok, cnt, 1.0)
-    t0, tE = S0[np.arange(len(yy)), yy], E[np.arange(len(yy)), yy]  # own-class score
-    sums = {k: P.T @ v for k, v in (("s0", S0), ("e", E), ("s0s0", S0 * S0), ("s0e", S0 * E), ("ee", E * E),
-                                     ("t0s0", t0[:, None] * S0), ("t0e", t0[:, None] * E + tE[:, None] * S0),
-                                     ("tee", tE[:, None] * E))}
     out = np.empty(len(lams))
     off = ~np.eye(r, dtype=bool) & ok[:, None] & ok[None, :]
     if not off.any():
@@ -122,43 +169,133 @@ def _pooled_fisher(S0: np.ndarray, E: np.ndarray, y: np.ndarray, lams: np.ndarra
     return out
 
 
-def _bound_row(bound: str, stat: str, value: float, empirical: float, *, holds: float = float("nan"),
-               informative: float = float("nan"), covered: float = float("nan"), level: float = float("nan"),
-               kind: str = "lower_bound") -> dict:
-    """One check row (``record="check"``) comparing a theory ``value`` with the ``empirical`` statistic.
+def _pooled_fisher(S0: np.ndarray, E: np.ndarray, y: np.ndarray, lams: np.ndarray) -> np.ndarray:
+    """Empirical pooled Fisher separation (M9) of the matched-filter differences ``s_a - s_b`` between
+    argmax classes ``a != b`` of the represented features, for scores ``S0 + lam E`` at every ``lam``.
 
-    ``kind``: "lower_bound" / "upper_bound" (of the empirical statistic), "identity" (equal in
-    expectation) or "approximation" (a model). ``tightness = empirical / value`` except for upper
-    bounds, where it is ``value / empirical``: 1 means tight, larger means looser; NaN where undefined
-    (a lower bound <= 0 is vacuous)."""
-    lower = kind != "upper_bound"
-    if lower:
-        tight = empirical / value if (np.isfinite(value) and value > 0) else float("nan")
-    else:
-        tight = value / empirical if (np.isfinite(empirical) and empirical > 0) else float("nan")
-    return {"record": "check", "check": bound, "kind": kind, "stat": stat, "level": level, "value": value,
-            "empirical": empirical, "tightness": tight, "holds": holds, "informative": informative,
-            "covered": covered}
+    Unbiased class variances (ddof 1) and bias-corrected squared mean gaps
+    (``Delta^2 - V_a/n_a - V_b/n_b``), so numerator and denominator are unbiased pair averages."""
+    return _fisher_from_sums(_fisher_sums(S0, E, y), lams)
 
 
-@functools.lru_cache(maxsize=16)
-def _data(seed: int, rep: int, n: int, S: float, lo: float, hi: float, n_test: int, n_train: int) -> tuple:
-    """Test features / labels, training features / labels and the N(0, 1) input-noise draws of one
-    replicate (read-only arrays). The seed depends on the sparsity only, so every code and ratio at a
-    sparsity reads the same data; the cache spares regenerating it for each of them in one process."""
-    from sims.engine.generators import FeatureSpec, add_input_noise, make_labels, sample_features
+def _hits_margins(S: np.ndarray, y: np.ndarray, yc: np.ndarray, covered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``argmax(S) == y`` and the signed margins ``S_yc - max_{c != yc} S_c`` of scores ``S (N, C)``, NaN where not
+    covered: ``sims.engine.metrics.signed_margins`` bit for bit (``+ 0.0``: its masked sum turns -0.0 into 0.0).
+    One pass for the argmax; the best other score is the top score unless the top is ``yc``, and only those
+    rows are copied to find their runner-up."""
+    pred = S.argmax(axis=-1)
+    rows = np.arange(len(yc))
+    true = S[rows, yc] + 0.0
+    other = S[rows, pred]
+    top = pred == yc
+    if top.any():
+        sub = S[top]
+        sub[np.arange(len(sub)), yc[top]] = -np.inf
+        other[top] = sub.max(axis=-1)
+    return pred == y, np.where(covered, true - other, np.nan)
 
-    spec = FeatureSpec(n, sparsity=S, amplitude=(lo, hi))
+
+#: above this many features the cell uses factored forms of the same quantities (scores ``(x W^T) W_r``
+#: instead of ``x (W^T W_r)``, pair variances ``W_r^T (W W^T) W_r``): ``O(m)`` instead of ``O(n)`` per entry,
+#: equal up to rounding; at or below it, the direct forms (results of small runs stay bit for bit)
+_LARGE_N = 256
+
+
+def _pair_variance(W: np.ndarray, n_rep: int) -> np.ndarray:
+    """(M5) ``Var[s_a - s_b]`` at unit noise for ``a, b < n_rep``: ``theory.margins.pair_noise_variance(W)``
+    restricted to the represented features, through ``G^2 = W^T (W W^T) W`` (``O(m^2 n + m r^2)``)."""
+    Wr = W[:, :n_rep]
+    M = Wr.T @ ((W @ W.T) @ Wr)  # (G^2)_ab
+    d = np.diag(M)
+    return np.maximum(d[:, None] + d[None, :] - 2.0 * M, 0.0)
+
+
+class _Moments:
+    """Column variances (ddof 1) of row chunks: ``numpy.var`` itself for one chunk, Chan's pairwise update
+    of (count, mean, sum of squared deviations) for several."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self.single: np.ndarray | None = None
+
+    def add(self, A: np.ndarray) -> None:
+        if not self.parts and self.single is None:
+            self.single = A.var(axis=0, ddof=1) if len(A) > 1 else np.full(A.shape[1], np.nan)
+        mean = A.mean(axis=0)
+        self.parts.append((len(A), mean, ((A - mean) ** 2).sum(axis=0)))
+
+    def var(self) -> np.ndarray:
+        if len(self.parts) == 1:
+            return self.single
+        n, mean, m2 = self.parts[0]
+        for nb, mb, m2b in self.parts[1:]:
+            d = mb - mean
+            tot = n + nb
+            mean = mean + d * (nb / tot)
+            m2 = m2 + m2b + d * d * (n * nb / tot)
+            n = tot
+        return m2 / (n - 1)
+
+
+# ------------------------------------------------------------------------------------------------ data
+class _Cache:
+    """A byte-bounded LRU cache of read-only arrays (the data every code and ratio of a sparsity reads)."""
+
+    def __init__(self) -> None:
+        self.items: OrderedDict = OrderedDict()
+        self.nbytes = 0
+
+    def get(self, key: tuple, make: Any, cap: float) -> tuple:
+        if key in self.items:
+            self.items.move_to_end(key)
+            return self.items[key]
+        value = make()
+        for a in value:
+            a.flags.writeable = False
+        size = sum(a.nbytes for a in value)
+        if size <= cap:
+            self.items[key] = value
+            self.nbytes += size
+            while self.nbytes > cap:
+                _, old = self.items.popitem(last=False)
+                self.nbytes -= sum(a.nbytes for a in old)
+        return value
+
+
+_DATA = _Cache()
+
+
+def _streams(seed: int, rep: int, n: int, S: float, lo: float, hi: float) -> tuple:
+    from sims.engine.generators import FeatureSpec
+
     ss = B.seed_sequence(seed, "rep", rep)
-    x = B.to_numpy(sample_features(spec, n_test, B.seed_sequence(ss, "test")))  # (N, n)
-    y = B.to_numpy(make_labels(x, "argmax", B.seed_sequence(ss, "test")))  # (N,)
+    return FeatureSpec(n, sparsity=S, amplitude=(lo, hi)), ss
+
+
+def _test_rows(seed: int, rep: int, n: int, S: float, lo: float, hi: float, start: int, stop: int) -> tuple:
+    """Test rows ``[start, stop)`` of a replicate: features, labels and the N(0, 1) input-noise draws. The
+    streams are indexed by row, so chunks concatenate to the whole test set. The seed depends on the sparsity
+    only: every code and ratio at a sparsity reads the same data (common random numbers)."""
+    from sims.engine.generators import add_input_noise, make_labels, sample_features
+
+    spec, ss = _streams(seed, rep, n, S, lo, hi)
+    test = B.seed_sequence(ss, "test")
+    x = B.to_numpy(sample_features(spec, stop - start, test, start=start))  # (rows, n)
+    y = B.to_numpy(make_labels(x, "argmax", test, start=start))  # (rows,)
+    z = B.to_numpy(add_input_noise(np.zeros_like(x), 1.0, B.seed_sequence(ss, "noise"), start=start))  # N(0, 1)
+    return x, y, z
+
+
+def _train_rows(seed: int, rep: int, n: int, S: float, lo: float, hi: float, n_train: int) -> tuple:
+    from sims.engine.generators import make_labels, sample_features
+
+    spec, ss = _streams(seed, rep, n, S, lo, hi)
     x_tr = B.to_numpy(sample_features(spec, n_train, B.seed_sequence(ss, "train")))  # (n_train, n)
-    y_tr = B.to_numpy(make_labels(x_tr, "argmax", B.seed_sequence(ss, "train")))
-    z = B.to_numpy(add_input_noise(np.zeros_like(x), 1.0, B.seed_sequence(ss, "noise")))  # (N, n) ~ N(0, 1)
-    out = (x, y, x_tr, y_tr, z)
-    for a in out:
-        a.flags.writeable = False
-    return out
+    return x_tr, B.to_numpy(make_labels(x_tr, "argmax", B.seed_sequence(ss, "train")))
+
+
+def _chunks(N: int, rows: int) -> list[tuple[int, int]]:
+    return [(lo, min(N, lo + rows)) for lo in range(0, N, rows)]
 
 
 def _cell_code(cell: dict, seed: int, rep: int, n_rep: int) -> np.ndarray:
@@ -176,8 +313,8 @@ def _cell_code(cell: dict, seed: int, rep: int, n_rep: int) -> np.ndarray:
 
 def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
     from sims.engine.generators import flip_labels
-    from sims.engine.metrics import signed_margins
     from sims.engine.probes import fit_linear
+    from sims.margins.config import CACHE_SHARE, memory_plan
     from theory import margins as T
 
     code, S = cell["code"], cell["sparsity"]
@@ -197,24 +334,88 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
     base = {"rep": rep, "n_rep": n_rep, "mu": mu}
 
     # ---- data (common random numbers across codes and ratios: the seed depends on sparsity only) ----
+    # test samples in chunks that fit the memory budget (one chunk, cached, when the whole set fits)
     ss = B.seed_sequence(seed, "rep", rep)
-    x, y, x_tr, y_tr, z = _data(seed, rep, n, S, lo, hi, cell["n_test"], max(n_trains))
-    N = len(y)
-    rows: list[dict] = []
+    plan = memory_plan(cell)
+    cap = CACHE_SHARE * plan.budget
+    key = (seed, rep, n, S, lo, hi)
+    N = int(cell["n_test"])
+    x_tr, y_tr = _DATA.get(("train", *key, max(n_trains)), lambda: _train_rows(*key, max(n_trains)), cap)
+    chunks = _chunks(N, plan.chunk_rows)
 
-    # ---- matched filter, clean: margins and the margin bounds (M3), (M4) ---------------------------
-    S0 = x @ G[:, :n_rep]  # (N, r) clean scores
-    E = z @ G[:, :n_rep]  # (N, r) noise direction: scores at lam are S0 + lam E
-    marg, covered = T.matched_filter_margins(x, y, G, n_rep)  # NaN where not covered
+    def test_rows(a: int, b: int) -> tuple:
+        if len(chunks) == 1:
+            return _DATA.get(("test", *key, N), lambda: _test_rows(*key, 0, N), cap)
+        return _test_rows(*key, a, b)
+
+    # ---- least-squares probes on h, fitted on the training set (one factorization per training size) ---
+    H_tr = x_tr @ W.T  # (n_train_max, m)
+    eta_all = np.unique(np.concatenate([[0.0], etas]))
+    probes = []
+    for nt in n_trains:
+        y_sets = B.to_numpy(flip_labels(y_tr[:nt], n, eta_all[:, None], B.seed_sequence(ss, "flip")))  # (L, nt)
+        probe = fit_linear(H_tr[:nt], y_sets, n, label_sets=True)
+        probes.append((B.to_numpy(probe.coef), B.to_numpy(probe.intercept)))  # (L, m, n), (L, n)
+
+    # ---- per chunk: the per-sample quantities (margins, hits, bounds); class sums and moments add up -----
+    G_r, W_r = G[:, :n_rep], W[:, :n_rep]
+    large = n > _LARGE_N
+    pos = lams > 0
+    pair_var = None  # (M5), once per replicate
+    if pos.any():
+        pair_var = _pair_variance(W, n_rep) if large else T.pair_noise_variance(W, 1.0)[:n_rep, :n_rep]
+    keep: dict[str, list] = {k: [] for k in ("y", "marg", "covered", "b_s", "b_w", "tol", "low", "up")}
+    mf = [([], []) for _ in lams]  # matched filter per lam: hits, margins
+    pr_eta = [[([], []) for _ in eta_all] for _ in n_trains]  # probes under label noise
+    pr_lam = [[([], []) for _ in lams] for _ in n_trains]  # probes under input noise (eta = 0)
+    moments, fsums = _Moments(), None
+    for a, b in chunks:
+        x, y, z = test_rows(a, b)
+        H = x @ W.T  # (rows, m)
+        Hz = z @ W.T  # (rows, m): h-noise direction
+        S0 = H @ W_r if large else x @ G_r  # (rows, r) clean scores
+        E = Hz @ W_r if large else z @ G_r  # (rows, r) noise direction: scores at lam are S0 + lam E
+        # clean margins and the margin bounds (M3), (M4)
+        marg, covered = T.matched_filter_margins(x, y, G, n_rep, scores=S0)  # NaN where not covered
+        yc = np.where(covered, y, 0)
+        st = T.sample_structure(x, y, n_rep)
+        b_w = np.full(len(y), np.nan)
+        if covered.any():
+            b_w[covered] = T.margin_bound_worst(mu, np.maximum(st["k"][covered], 1),
+                                                np.clip(st["gap"][covered], 0.0, hi), (lo, hi))
+        for k_, v_ in (("y", y), ("marg", marg), ("covered", covered), ("b_s", T.margin_bound_sample(x, y, mu, n_rep)),
+                       ("b_w", b_w), ("tol", 1e-9 * (1.0 + np.abs(S0).max(axis=1)))):
+            keep[k_].append(v_)
+        moments.add(E)
+        fsums = _add_sums(fsums, _fisher_sums(S0, E, y))
+        for i, lv in enumerate(lams):  # matched filter under input noise
+            for acc_, v_ in zip(mf[i], _hits_margins(S0 + lv * E, y, yc, covered)):
+                acc_.append(v_)
+        if covered.any() and pos.any():  # (M6) error bounds of the covered samples
+            low, up = T.error_bounds(x[covered], y[covered], W, n_rep, lams[pos], pair_var=pair_var,
+                                     scores=S0[covered])
+            keep["low"].append(low)
+            keep["up"].append(up)
+        for j, (coef, icpt) in enumerate(probes):
+            sc0 = None
+            for i in range(len(eta_all)):
+                sc = H @ coef[i] + icpt[i]  # (rows, n)
+                sc0 = sc if i == 0 else sc0
+                for acc_, v_ in zip(pr_eta[j][i], _hits_margins(sc, y, yc, covered)):
+                    acc_.append(v_)
+            Hc = Hz @ coef[0]  # eta = 0
+            for i, lv in enumerate(lams):
+                for acc_, v_ in zip(pr_lam[j][i], _hits_margins(sc0 + lv * Hc, y, yc, covered)):
+                    acc_.append(v_)
+
+    def cat(parts: list, axis: int = 0) -> np.ndarray:
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
+
+    y, marg, covered, b_s, b_w, tol = (cat(keep[k_]) for k_ in ("y", "marg", "covered", "b_s", "b_w", "tol"))
+    rows: list[dict] = []
     cov_frac = float(covered.mean())
-    yc = np.where(covered, y, 0)
-    st = T.sample_structure(x, y, n_rep)
-    b_s = T.margin_bound_sample(x, y, mu, n_rep)
-    b_w = np.full(N, np.nan)
-    if covered.any():
-        b_w[covered] = T.margin_bound_worst(mu, np.maximum(st["k"][covered], 1),
-                                            np.clip(st["gap"][covered], 0.0, hi), (lo, hi))
-    tol = 1e-9 * (1.0 + np.abs(S0).max(axis=1))
+
+    # ---- matched filter, clean: the margin bounds (M3), (M4), Welch, frame gain, readout variance (M5) ----
     for name, bnd in (("margin_sample", b_s), ("margin_worst", b_w)):
         hold = float(np.mean(marg[covered] >= bnd[covered] - tol[covered])) if covered.any() else float("nan")
         inf_ = float(np.mean(bnd[covered] > 0)) if covered.any() else float("nan")
@@ -227,19 +428,17 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
     gain = float(np.mean(th_var))
     rows.append({**base, **_bound_row("frame_gain", "mean_j", n_rep / m, gain, holds=float(gain >= n_rep / m - 1e-9))})
     # (M5) readout noise variance: empirical Var[E_j] vs (G^2)_jj (lam cancels; z is shared by all lam)
-    emp_var = E.var(axis=0, ddof=1)
-    ratio = float(np.mean(emp_var / th_var))
+    ratio = float(np.mean(moments.var() / th_var))
     # 4 SE of one variance ratio (the mean over j has a smaller SE: a conservative tolerance)
     rows.append({**base, **_bound_row("readout_var", "mean_j", 1.0, ratio, kind="identity",
                                       holds=float(abs(ratio - 1.0) <= 4 * math.sqrt(2.0 / (N - 1))))})
 
     # ---- matched filter under input noise: accuracy, margins, Fisher, error bounds (M6) ------------
-    Sl = S0[None] + lams[:, None, None] * E[None]  # (L, N, r)
-    pred = Sl.argmax(axis=-1)
-    acc = (pred == y[None]).mean(axis=1)
-    err_cov = (pred[:, covered] != y[None, covered]).mean(axis=1) if covered.any() else np.full(len(lams), np.nan)
-    marg_l = np.where(covered[None], signed_margins(Sl, yc), np.nan)
-    fisher = _pooled_fisher(S0, E, y, lams)
+    hits = np.stack([cat(h) for h, _ in mf])  # (L, N)
+    acc = hits.mean(axis=1)
+    err_cov = (~hits[:, covered]).mean(axis=1) if covered.any() else np.full(len(lams), np.nan)
+    marg_l = [cat(g) for _, g in mf]
+    fisher = _fisher_from_sums(fsums, lams)
     if theory_ok:
         fisher_th = T.fisher_separation_code(G, n_rep, S, lams, amplitude_max=hi)
         if nu <= ORTHONORMAL_TOL:  # G = I on the represented features (mono up to a rotation): exact (M7)
@@ -255,9 +454,8 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
                      "acc": float(acc[i]), "covered": cov_frac, **_quantiles(marg_l[i]),
                      "fisher": float(fisher[i]), "fisher_exact": float(fisher_th[i]),
                      "fisher_random": float(fisher_rand[i]), "acc_theory": float(acc_th[i])})
-    pos = lams > 0
     if covered.any() and pos.any():
-        low, up = T.error_bounds(x[covered], y[covered], W, n_rep, lams[pos])
+        low, up = cat(keep["low"], 1), cat(keep["up"], 1)
         n_cov = int(covered.sum())
         for j, lv in enumerate(lams[pos]):
             e_emp = float(err_cov[pos][j])
@@ -281,28 +479,17 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
                                               level=float(lv), kind="identity")})
 
     # ---- least-squares probes on h: label noise (batched) and input noise ------------------------------
-    H_tr = x_tr @ W.T  # (n_train_max, m)
-    H = x @ W.T  # (N, m)
-    Hz = z @ W.T  # (N, m): h-noise direction
-    eta_all = np.unique(np.concatenate([[0.0], etas]))
-    for nt in n_trains:
-        y_sets = B.to_numpy(flip_labels(y_tr[:nt], n, eta_all[:, None], B.seed_sequence(ss, "flip")))  # (L, nt)
-        probe = fit_linear(H_tr[:nt], y_sets, n, label_sets=True)
-        coef, icpt = B.to_numpy(probe.coef), B.to_numpy(probe.intercept)  # (L, m, n), (L, n)
-        sc = H[None] @ coef + icpt[:, None, :]  # (L, N, n)
-        acc_eta = (sc.argmax(axis=-1) == y[None]).mean(axis=1)
-        marg_eta = np.where(covered[None], signed_margins(sc, yc), np.nan)
+    for j, nt in enumerate(n_trains):
         for i, ev in enumerate(eta_all):
             if ev in etas:
+                h_, g_ = pr_eta[j][i]
                 rows.append({**base, "record": "readout", "readout": "probe", "noise": "label", "level": float(ev),
-                             "n_train": nt, "acc": float(acc_eta[i]), "covered": cov_frac, **_quantiles(marg_eta[i])})
-        c0 = coef[0]  # eta = 0
-        sc_l = sc[0][None] + lams[:, None, None] * (Hz @ c0)[None]  # (L, N, n)
-        acc_l = (sc_l.argmax(axis=-1) == y[None]).mean(axis=1)
-        marg_p = np.where(covered[None], signed_margins(sc_l, yc), np.nan)
+                             "n_train": nt, "acc": float(cat(h_).mean()), "covered": cov_frac,
+                             **_quantiles(cat(g_))})
         for i, lv in enumerate(lams):
+            h_, g_ = pr_lam[j][i]
             rows.append({**base, "record": "readout", "readout": "probe", "noise": "input", "level": float(lv),
-                         "n_train": nt, "acc": float(acc_l[i]), "covered": cov_frac, **_quantiles(marg_p[i])})
+                         "n_train": nt, "acc": float(cat(h_).mean()), "covered": cov_frac, **_quantiles(cat(g_))})
     return rows
 
 

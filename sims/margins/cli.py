@@ -6,7 +6,7 @@ from typing import Any
 
 from sims.margins import config as _config
 from sims.margins.cell import cell_fn
-from sims.margins.config import CODES, MarginConfig
+from sims.margins.config import CODES, MAX_FEATURES, MarginConfig
 from sims.sweep import cli
 
 __all__ = ["figures", "build_parser", "make_config", "main"]
@@ -41,13 +41,17 @@ def build_parser() -> cli.ArgumentParser:
     v.add_argument("--n-train", type=cli.ints, default=None,
                    help=f"probe training sizes, integers in [2, 1e6] (default: {','.join(str(x) for x in d.n_train)})")
     f = p.add_argument_group("fixed parameters")
-    f.add_argument("--n-features", type=int, default=None, help=f"n, features in [2, 1024] (default: {d.n_features})")
+    f.add_argument("--n-features", type=int, default=None,
+                   help=f"n, features in [2, {MAX_FEATURES}] (default: {d.n_features}); large n needs m, n_test and "
+                        "n_train small enough for --memory-budget")
     f.add_argument("--m", type=int, default=None, help=f"dimensions of the code, in [2, n_features] (default: {d.m})")
     f.add_argument("--n-test", type=int, default=None, help=f"test samples per replicate, in [10, 1e6] (default: {d.n_test})")
     f.add_argument("--reps", type=int, default=None, help=f"replicates per cell (new data and random codes), in [1, 100] (default: {d.reps})")
     f.add_argument("--amplitude", type=cli.floats, default=None,
                    help=f"LO,HI: active features are Uniform(LO, HI), 0 <= LO < HI (theory columns need LO = 0) (default: {d.amplitude[0]:g},{d.amplitude[1]:g})")
-    f.add_argument("--frame-iter", type=int, default=None, help=f"alternating-projection steps of the frame codes, in [1, 100000] (default: {d.frame_iter})")
+    f.add_argument("--frame-iter", type=int, default=None,
+                   help="descent steps of the frame codes, in [0, 100000]; 0: by size, 1000 for small frames down "
+                        f"to 100 for large ones (sims.engine.codes.frame_steps) (default: {d.frame_iter})")
     f.add_argument("--code-seed", type=int, default=None,
                    help=f"seed of the frame and trained codes (shared by all cells) (default: {d.code_seed})")
     f.add_argument("--toy-steps", type=int, default=None,
@@ -56,6 +60,10 @@ def build_parser() -> cli.ArgumentParser:
                    help=f"trained codes: batch size of the toy model, in [1, 1e6] (default: {d.toy_batch})")
     f.add_argument("--toy-lr", type=float, default=None,
                    help=f"trained codes: Adam learning rate, in (0, 10] (default: {d.toy_lr:g})")
+    f.add_argument("--memory-budget", type=float, default=None, metavar="GB",
+                   help="memory for the arrays of one cell, in GB, in [0.05, 1024]: test samples are evaluated in "
+                        "chunks that fit (per worker process); a config that cannot fit is refused up front "
+                        f"(default: {d.memory_budget:g})")
     cli.add_run_arguments(p, quick_help="a tiny grid for CI (seconds): codes mono,random,frame, ratios 1,2, n=24, m=8")
     return p
 

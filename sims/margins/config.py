@@ -5,7 +5,7 @@
 ratio q represents the first ``n_rep = q m`` features (unit columns) and drops the rest (zero columns):
 
 * mono: features 0..m-1 on the axes (q = 1 only: n_rep = m by definition);
-* random: i.i.d. uniform unit columns; frame: a low-coherence frame (alternating projection, fixed
+* random: i.i.d. uniform unit columns; frame: a low-coherence frame (p-frame-potential descent, fixed
   --code-seed, shared by all cells); antipodal (q <= 2): n_rep - m pairs +-e_k, the rest alone on axes;
 * trained (opt in: --code ...,trained): a toy model of superposition (sims.engine.toy_model, ReLU output,
   Adam) trained on the first q m features at the cell's sparsity; the features it represents (column
@@ -18,6 +18,11 @@ common random numbers) and label noise eta; empirical margin quantiles, Fisher s
 and the bounds of theory.margins with tightness (empirical / bound) and the fraction of covered
 samples on which each holds. Cells (mono, q != 1) and (antipodal, q > 2) are empty by definition.
 Outputs: results.csv, manifest.json, figures (PNG + PDF) and a short PDF report (sims.margins.report).
+
+Memory: the test samples of a replicate are drawn and evaluated in chunks of rows that fit --memory-budget
+(sims.margins.config.memory_plan: whole when they fit, as at the default sizes; the random streams are
+indexed by row, so chunks concatenate to the same samples); a config whose code, bounds or training set
+alone exceed the budget is refused before anything runs, naming the flag that needs the most.
 
 results.csv (tidy): code, ratio, sparsity, cell_seed, then per row rep, n_rep, mu (coherence) and
 record = "readout": readout (matched_filter | probe), noise (input | label), level (lam or eta),
@@ -41,7 +46,8 @@ from sims.engine.codes import FAMILIES
 from sims.engine.validation import NONNEG, UNIT, UNIT_OPEN_RIGHT, Interval, check_number, check_values
 from sims.sweep.config import SweepConfig, fixed
 
-__all__ = ["MarginConfig", "CODES", "DEFAULT_CODES", "QUANTILES", "ORTHONORMAL_TOL", "n_rep_of", "cell_is_valid"]
+__all__ = ["MarginConfig", "CODES", "DEFAULT_CODES", "QUANTILES", "ORTHONORMAL_TOL", "n_rep_of", "cell_is_valid",
+           "MAX_FEATURES", "GB", "MemoryPlan", "memory_plan"]
 
 #: every code family of the engine (sims.engine.codes.FAMILIES), then toy models trained per cell
 CODES = (*FAMILIES, "trained")
@@ -52,6 +58,10 @@ DEFAULT_CODES = ("mono", "random", "antipodal", "frame")
 QUANTILES = (0.01, 0.05, 0.5)
 #: a code whose coherence (or interference) is below this is orthonormal: mono up to a rotation
 ORTHONORMAL_TOL = 1e-9
+#: largest --n-features (SAE-sized dictionaries; the memory budget decides what fits)
+MAX_FEATURES = 65536
+#: bytes of the --memory-budget unit
+GB = 1e9
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,7 @@ class MarginConfig(SweepConfig):
     (vectorized) and ``reps`` replicates. Fixed: n_features, m, n_test, amplitude, frame_iter, code_seed."""
 
     name: ClassVar[str] = "margin_sweep"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: frames by p-potential descent, frame_iter 0 = automatic, memory budget
     former_names: ClassVar[tuple[str, ...]] = ("sims.margin_sweep.MarginConfig",)  # before the studies became packages
     seed_axes: ClassVar[tuple[str, ...]] = ("sparsity",)  # common random numbers across codes and ratios
 
@@ -75,11 +85,12 @@ class MarginConfig(SweepConfig):
     n_test: int = 2000
     reps: int = 3
     amplitude: tuple[float, float] = (0.0, 1.0)
-    frame_iter: int = 300
+    frame_iter: int = 0  # 0: sims.engine.codes.frame_steps(n_rep, m)
     code_seed: int = 0
     toy_steps: int = 2000
     toy_batch: int = 256
     toy_lr: float = 0.01
+    memory_budget: float = 4.0  # GB of arrays per cell (test samples are evaluated in chunks that fit)
 
     def validate(self) -> None:
         check_values("sparsity", self.sparsity, UNIT_OPEN_RIGHT)
@@ -92,7 +103,7 @@ class MarginConfig(SweepConfig):
         check_values("input_noise", self.input_noise, Interval(0.0, 1e6, "[]"))
         check_values("label_noise", self.label_noise, UNIT)
         check_values("n_train", self.n_train, Interval(2, 1_000_000, "[]"))
-        n = check_number("n_features", self.n_features, Interval(2, 1024, "[]"), integer=True)
+        n = check_number("n_features", self.n_features, Interval(2, MAX_FEATURES, "[]"), integer=True)
         if isinstance(self.m, int) and not isinstance(self.m, bool) and self.m > n:
             raise ValueError(f"m == {self.m}, must be <= n_features == {n} (mono keeps m of the n features; ratio >= 1)")
         m = check_number("m", self.m, Interval(2, n, "[]"), integer=True)
@@ -105,7 +116,7 @@ class MarginConfig(SweepConfig):
         amp = check_values("amplitude", self.amplitude, Interval(0.0, 1e6, "[]"))
         if not amp[0] < amp[1]:
             raise ValueError(f"amplitude == {self.amplitude!r}, must be (lo, hi) with 0 <= lo < hi")
-        check_number("frame_iter", self.frame_iter, Interval(1, 100_000, "[]"), integer=True)
+        check_number("frame_iter", self.frame_iter, Interval(0, 100_000, "[]"), integer=True)
         check_number("code_seed", self.code_seed, NONNEG, integer=True)
         check_number("toy_steps", self.toy_steps, Interval(1, 1_000_000, "[]"), integer=True)
         check_number("toy_batch", self.toy_batch, Interval(1, 1_000_000, "[]"), integer=True)
@@ -114,6 +125,8 @@ class MarginConfig(SweepConfig):
             raise ValueError(
                 f"code == {self.code!r} with ratio == {self.ratio!r} has no valid cell: mono needs ratio 1, "
                 "antipodal ratio <= 2")
+        check_number("memory_budget", self.memory_budget, Interval(0.05, 1024.0, "[]"))
+        memory_plan(self)  # raises when even the smallest chunk of test samples does not fit
 
     @classmethod
     def quick(cls) -> "MarginConfig":
@@ -135,3 +148,77 @@ def cell_is_valid(code: str, n_rep: int, m: int) -> bool:
     if code == "antipodal":
         return n_rep <= 2 * m
     return True
+
+
+# ------------------------------------------------------------------------------------------- memory budget
+#: most test rows in one chunk (a chunk of this size keeps the working arrays of one noise level within a
+#: few MB at n = 1024; the default n_test = 2000 is one chunk: the results do not depend on the budget there)
+MAX_CHUNK = 4096
+#: fewest test rows of a chunk; a budget that cannot hold them is refused up front
+MIN_CHUNK = 64
+#: share of the budget the process may keep as cached data of earlier cells (sims.margins.cell._DATA)
+CACHE_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """Bytes a cell needs (upper estimates of its largest numpy arrays, measured against tracemalloc in
+    tests/test_margin_scale.py): ``fixed`` per flag (code, Gram matrices, bounds; training set and probes),
+    ``retained`` per test row kept for the whole replicate (per-sample margins and hits, for the quantiles),
+    ``per_row`` working bytes per test row of a chunk; ``chunk_rows`` test rows per chunk (all ``n_test``
+    when they fit, else as many as the budget leaves) and ``peak`` the estimate at that chunk size."""
+
+    budget: float
+    fixed: dict
+    retained: float
+    per_row: float
+    chunk_rows: int
+    peak: float
+
+
+def _field(p: "MarginConfig | dict", name: str) -> object:
+    return p[name] if isinstance(p, dict) else getattr(p, name)
+
+
+def memory_plan(p: "MarginConfig | dict") -> MemoryPlan:
+    """The chunking of a cell's test samples under ``memory_budget`` (``p``: a MarginConfig, or a cell dict
+    whose ``ratio`` and ``code`` are one value). Raises ValueError naming the flag that needs the most
+    memory when even ``MIN_CHUNK`` test rows (or all of them, if fewer) do not fit the budget."""
+    f8 = 8.0
+    n, m, N = int(_field(p, "n_features")), int(_field(p, "m")), int(_field(p, "n_test"))
+    ratios = _field(p, "ratio")
+    ratios = tuple(ratios) if isinstance(ratios, (tuple, list)) else (ratios,)
+    r = min(n, max(n_rep_of(q, m) for q in ratios))
+    L = len(_field(p, "input_noise"))
+    J = sum(1 for v in _field(p, "input_noise") if v > 0)
+    E = len(set(_field(p, "label_noise")) | {0.0})
+    n_trains = tuple(_field(p, "n_train"))
+    T, nt = len(n_trains), max(n_trains)
+    budget = float(_field(p, "memory_budget")) * GB
+    fixed = {
+        # the code, its Gram matrix and the bounds on it: G, G @ G and the pair variances (n x n)
+        "--n-features": f8 * (7.0 * n * n + 4.0 * m * n),
+        # n_rep x n_rep blocks: the frame's descent, coherence, interference, exact Fisher separation (M9)
+        "--m": f8 * 16.0 * r * r,
+        # training set, its code, one-hot targets of every label-noise rate and the probes
+        "--n-train": f8 * (nt * (n + m) + 4.0 * E * nt * n + 3.0 * E * m * n + 4.0 * T * E * m * n / max(T, 1)),
+    }
+    retained = 1.3 * (f8 * (8 + L + 2 * J + T * (E + L)) + (2 + L + T * (E + L)))
+    per_row = f8 * (5.0 * n + 24.0 * r + 4.0 * m)
+    free = budget * (1.0 - CACHE_SHARE) - sum(fixed.values()) - retained * N
+    rows = min(N, MAX_CHUNK, int(free // per_row)) if free > 0 else 0
+    need_rows = min(N, MIN_CHUNK)
+    if rows < need_rows:
+        parts = {**fixed, "--n-test": retained * N + per_row * need_rows}
+        flag = max(parts, key=parts.get)
+        value = {"--n-features": n, "--m": m, "--n-train": nt, "--n-test": N}[flag]
+        total = sum(parts.values()) / (1.0 - CACHE_SHARE)
+        what = {"--n-features": f"the {n} x {n} Gram matrices", "--m": f"the {r} x {r} blocks of n_rep = ratio x m",
+                "--n-train": f"{nt} training samples x {E} label sets x {n} classes",
+                "--n-test": f"{N} test samples"}[flag]
+        raise ValueError(
+            f"{flag} == {value} needs about {total / GB:.3g} GB per cell ({what}: {parts[flag] / GB:.3g} GB), over "
+            f"--memory-budget == {budget / GB:g} GB; lower {flag} or raise --memory-budget")
+    peak = sum(fixed.values()) + retained * N + per_row * rows
+    return MemoryPlan(budget, fixed, retained, per_row, rows, peak)
+
