@@ -429,10 +429,7 @@ def no_compute(monkeypatch):
     monkeypatch.setattr(theory.derive.cachefiles, "write_files", refuse)
 
 
-CLIS = ["margin_sweep", "robustness_sweep", "realdata.run", "reports.build", "theory",
-        pytest.param("theory.derive", marks=pytest.mark.xfail(
-            strict=True, reason="theory/derive/cachefiles.run uses argparse's own error (usage + error: two "
-                                "lines); theory/derive belongs to another engineer (listed in the issue report)"))]
+CLIS = ["margin_sweep", "robustness_sweep", "realdata.run", "reports.build", "theory", "theory.derive"]
 
 
 @pytest.mark.parametrize("name", CLIS)

@@ -68,5 +68,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(r.get("passed", True) for r in rows) else 1
 
 
+def _main_piped() -> int:
+    """:func:`main`, stopping quietly when stdout is closed early (``python -m theory | head``)."""
+    try:
+        rc = main()
+        sys.stdout.flush()
+        return rc
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main_piped())

@@ -89,7 +89,7 @@ def make_config(args: argparse.Namespace) -> RobustnessConfig:
     the middle m of the grid are used."""
     import dataclasses
 
-    base = RobustnessConfig.quick() if args.quick else RobustnessConfig()
+    base = cli.base_config(RobustnessConfig, args)
     changes = {k: v for k, v in vars(args).items() if v is not None and k in {f.name for f in dataclasses.fields(base)}}
     grid_S = changes.get("sparsity", base.sparsity)
     grid_m = changes.get("m", base.m)

@@ -27,12 +27,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import re
 import sys
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from sims.sweep.executors import DEFAULT_SCHEDULER_TIMEOUT, MAX_WORKERS
+from sims.sweep.config import _qualified
 from sims.sweep.runner import RunResult, SweepConfig, SweepInterrupted, run_sweep
 
 __all__ = [
@@ -42,6 +45,7 @@ __all__ = [
     "ints",
     "strings",
     "config_from_args",
+    "base_config",
     "run_kwargs",
     "guarded",
     "sweep_main",
@@ -58,6 +62,16 @@ def one_line(text: Any) -> str:
     return " ".join(str(text).split())
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a flag's default only when it has one: flags whose default is ``None`` (the config's value
+    applies, stated in the help text itself) or ``False`` get no "(default: None)"."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.default is False or "default" in (action.help or ""):
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """``argparse.ArgumentParser`` whose errors are ONE line (``prog: error: msg``), exit status 2.
 
@@ -65,13 +79,19 @@ class ArgumentParser(argparse.ArgumentParser):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        kwargs.setdefault("allow_abbrev", False)  # "--spars 0.9" is an error, not --sparsity
         super().__init__(*args, **kwargs)
         # a value starting with a negative number is a value, not an unknown option: "--amplitude -1,1"
         # reaches the config's check ("must be 0 <= LO < HI") instead of "expected one argument"
         self._negative_number_matcher = _NEGATIVE_VALUE
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        if message.startswith("unrecognized arguments:"):
+            extra = message.split(":", 1)[1].split()
+            if extra and not extra[0].startswith("-"):
+                message += (" (lists are comma-separated without spaces, e.g. --sparsity 0.8,0.9; "
+                            "a value with spaces needs quotes)")
         self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)}\n")
 
     def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
@@ -136,6 +156,9 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, quick_help: str | None
                    help="base seed; each cell's seed derives from it and the cell's values (default: config's, 0)")
     g.add_argument("--quick", action="store_true",
                    help=quick_help or "a small grid for a smoke test")
+    g.add_argument("--config", metavar="FILE", default=None,
+                   help="rerun a saved config: a run folder's config.json (or a JSON config); flags given beside it "
+                        "override its values")
     g.add_argument("--workers", type=int, default=None, metavar="N",
                    help=f"run cells in N local processes (1..{MAX_WORKERS}); with --scheduler local: "
                         "the number of Dask workers. Default: serial, in this process")
@@ -156,9 +179,33 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, quick_help: str | None
                         "(checksum, schema); by default such a cell is named on stderr and recomputed")
 
 
+def base_config(cls: type[SweepConfig], args: argparse.Namespace) -> SweepConfig:
+    """The config flags start from: the ``config.json`` of ``--config FILE`` (a run folder's, or a file
+    holding a config dict), else ``cls.quick()`` with ``--quick``, else the defaults."""
+    path = getattr(args, "config", None)
+    if path:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"--config == {path!r} cannot be read as a JSON config ({type(exc).__name__}: {exc})") from None
+        ident = data.get("identity", {}) if isinstance(data, dict) else {}
+        cfg = ident.get("config", data) if isinstance(ident, dict) else data
+        name = ident.get("class") if isinstance(ident, dict) else None
+        mine = _qualified(cls)
+        if name is not None and name != mine and name not in cls.former_names:
+            raise ValueError(f"--config == {path!r} is a config of {name}, must be one of {mine}")
+        if not isinstance(cfg, dict):
+            raise ValueError(f"--config == {path!r} holds no config (a run folder's config.json or a JSON object)")
+        return cls.from_dict(cfg)
+    return cls.quick() if getattr(args, "quick", False) else cls()
+
+
 def config_from_args(base: SweepConfig, args: argparse.Namespace) -> SweepConfig:
     """``base`` with every field replaced whose name matches a flag given on the command line
-    (``--n-samples`` -> ``n_samples``; ``None`` means not given). Validation runs again."""
+    (``--n-samples`` -> ``n_samples``; ``None`` means not given). Validation runs again. With
+    ``--config FILE`` the base is that file's config instead (:func:`base_config`)."""
+    if getattr(args, "config", None):
+        base = base_config(type(base), args)
     names = {f.name for f in dataclasses.fields(base)}
     changes = {k: v for k, v in vars(args).items() if k in names and v is not None}
     return dataclasses.replace(base, **changes) if changes else base
@@ -203,6 +250,12 @@ def guarded(prog: str, fn: Callable[[], int | None]) -> int:
             raise
         _say(f"{prog}: error: {one_line(exc)}")
         return EXIT_USAGE
+    except BrokenPipeError:  # stdout closed early (| head): stop quietly, as a filter does
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return 0
     except OSError as exc:
         if debug:
             raise

@@ -30,10 +30,17 @@ def write_files(texts: dict[str, str], cache: Path = CACHE) -> None:
         init.write_text('"""Generated caches of the exact theory (see theory/derive)."""\n')
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Errors are one line ``prog: error: ...`` and exit status 2, like every CLI of the toolkit."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
+
+
 def run(prog: str, description: str, fresh: Callable[[], dict[str, str]], argv: list[str] | None,
         detail: Callable[[], str] = lambda: "") -> int:
     """The ``[--check]`` command line shared by every derivation: exit 1 when ``--check`` finds stale files."""
-    ap = argparse.ArgumentParser(prog=prog, description=description)
+    ap = _OneLineParser(prog=prog, description=description, allow_abbrev=False)
     ap.add_argument("--check", action="store_true", help="compare with the shipped cache, write nothing")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
