@@ -40,10 +40,11 @@ record = "theory" (one per superposed cell): nu, lam_star, lam_lo, lam_hi, f_lo,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from sims.engine.codes import FAMILIES
 from sims.engine.validation import NONNEG, UNIT, UNIT_OPEN_RIGHT, Interval, check_number, check_values
+from sims.margins.schema import SCHEMA as _SCHEMA
 from sims.sweep.config import SweepConfig, fixed
 
 __all__ = ["MarginConfig", "CODES", "DEFAULT_CODES", "QUANTILES", "ORTHONORMAL_TOL", "n_rep_of", "cell_is_valid",
@@ -71,6 +72,7 @@ class MarginConfig(SweepConfig):
 
     name: ClassVar[str] = "margin_sweep"
     version: ClassVar[str] = "2"  # 2: frames by p-potential descent, frame_iter 0 = automatic, memory budget
+    schema: ClassVar[Any] = _SCHEMA  # every column of every CSV (docs/RESULTS.md)
     former_names: ClassVar[tuple[str, ...]] = ("sims.margin_sweep.MarginConfig",)  # before the studies became packages
     seed_axes: ClassVar[tuple[str, ...]] = ("sparsity",)  # common random numbers across codes and ratios
 

@@ -37,10 +37,11 @@ Figures (PNG + PDF): Fig.-5 style curves, few-shot, OOD and the phase diagram wi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from sims.engine.generators import NOISE_KINDS
 from sims.engine.validation import UNIT, UNIT_OPEN_RIGHT, Interval, check_number, check_values
+from sims.robustness.schema import SCHEMA as _SCHEMA
 from sims.sweep.config import SweepConfig, fixed
 
 __all__ = ["RobustnessConfig", "ROLES", "COMPARATORS"]
@@ -57,6 +58,7 @@ class RobustnessConfig(SweepConfig):
 
     name: ClassVar[str] = "robustness_sweep"
     version: ClassVar[str] = "2"
+    schema: ClassVar[Any] = _SCHEMA  # every column of every CSV (docs/RESULTS.md)
     former_names: ClassVar[tuple[str, ...]] = ("sims.robustness_sweep.RobustnessConfig",)  # before the studies became packages
 
     sparsity: tuple[float, ...] = (0.7, 0.8, 0.9, 0.95)

@@ -261,6 +261,12 @@ class RunResult:
     #: cache files that failed validation and were recomputed (``cells/<key>.json``)
     invalid_cells: list[str] = field(default_factory=list)
 
+    def to_pandas(self, record: str | None = None, table: str = "results.csv") -> Any:
+        """A table of this run as a typed pandas DataFrame (``sims.sweep.results.load_run``)."""
+        from sims.sweep.results import load_run
+
+        return load_run(self.out_dir, record=record, table=table)
+
 
 def _check_cells_per_task(value: Any) -> int | str:
     if value == "auto":
