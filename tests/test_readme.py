@@ -29,3 +29,20 @@ def test_readme_figure_exists():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert images and all((ROOT / p).exists() for p in images)
+
+
+def test_readme_names_the_run_folder_as_the_runner_makes_it():
+    """The folder pattern of the README is the one sims.sweep.io.default_out_dir produces."""
+    import datetime
+    import re
+
+    from sims.margins.config import MarginConfig
+    from sims.sweep.io import default_out_dir
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"`runs/(margin_sweep-<cells>cells-seed<seed>-<config hash>-<YYYYmmdd-HHMMSS>)/`", text)
+    assert m, "the README's run-folder pattern is missing"
+    cfg = MarginConfig()
+    made = default_out_dir(cfg.slug(), base="runs", now=datetime.datetime(2026, 1, 2, 3, 4, 5)).name
+    expected = f"margin_sweep-{cfg.n_cells}cells-seed{cfg.seed}-{cfg.config_hash()[:8]}-20260102-030405"
+    assert made == expected
