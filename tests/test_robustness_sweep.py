@@ -122,6 +122,9 @@ def test_paired_differences_and_boundary_on_a_known_crossing():
     (["--noise-at", "never"], "noise_at contains 'never'"),
     (["--n-train", "abc"], "argument --n-train"),
     (["--theory", "maybe"], "argument --theory"),
+    (["--theory-pop", "10000000"], "--theory-pop == 10000000 needs about"),
+    (["--n-test", "1000000", "--memory-budget", "0.5"], "over --memory-budget == 0.5 GB; lower --n-test"),
+    (["--memory-budget", "0"], "memory_budget == 0"),
 ])
 def test_bad_input_one_line_exit_2_nothing_written(tmp_path, args, match):
     out = tmp_path / "never"
@@ -153,3 +156,25 @@ def test_config_round_trip_and_quick_grid():
     assert q.reps >= 5 and q.n_cells == 2
     with pytest.raises(ValueError, match=r"^theory_pop == 1000, must be >= 4 \* max\(n_train\)"):
         dataclasses.replace(q, theory_pop=1000)
+
+
+def test_memory_need_bounds_the_measured_peak():
+    """The up-front estimate of a cell's arrays is above what numpy allocates in it (tracemalloc)."""
+    import tracemalloc
+
+    from sims.robustness.cell import cell_fn
+    from sims.robustness.config import memory_need
+
+    cfg = dataclasses.replace(RS.RobustnessConfig.quick(), sparsity=(0.9,), m=(20,), fig_m=20, fig_sparsity=0.9,
+                              reps=2, train_steps=50, n_test=3000, theory_pop=40000, n_train=(200, 1000, 8000),
+                              noise_n_train=(1000,))
+    cell = cfg.cells()[0]
+    tracemalloc.start()
+    try:
+        cell_fn(cell, cfg.cell_seed(cell))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    est = sum(memory_need(cfg).values())
+    assert peak <= est <= 4 * peak, (peak, est)
+

@@ -75,6 +75,9 @@ def build_parser() -> cli.ArgumentParser:
                    f"--sparsity values (default {d.fig_sparsity}, or the largest grid value when it is not in the grid)")
     t.add_argument("--fig-m", type=int, help=f"m of the Fig.-5 figure, verdict and phase panels, one of the --m values "
                    f"(default {d.fig_m}, or the middle grid value)")
+    t.add_argument("--memory-budget", type=float, metavar="GB",
+                   help=f"memory for the arrays of one cell, in GB, in [0.05, 1024] (per worker process); a config "
+                        f"that needs more is refused up front, naming the flag (default {d.memory_budget:g})")
     cli.add_run_arguments(p, quick_help="a small grid (2 sparsities, m = 20, 5 seeds, short training): ~30 s")
     return p
 

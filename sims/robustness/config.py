@@ -44,7 +44,7 @@ from sims.engine.validation import UNIT, UNIT_OPEN_RIGHT, Interval, check_number
 from sims.robustness.schema import SCHEMA as _SCHEMA
 from sims.sweep.config import SweepConfig, fixed
 
-__all__ = ["RobustnessConfig", "ROLES", "COMPARATORS"]
+__all__ = ["RobustnessConfig", "ROLES", "COMPARATORS", "memory_need"]
 
 ROLES = {"dense": "mono", "superposed": "poly"}
 #: input-noise laws of the engine (sims.engine.generators.NOISE_KINDS)
@@ -90,6 +90,7 @@ class RobustnessConfig(SweepConfig):
     theory_test: int = 2000
     fig_sparsity: float = 0.9
     fig_m: int = 20
+    memory_budget: float = 4.0  # GB of arrays per cell; a config that needs more is refused up front
 
     def validate(self) -> None:
         check_values("sparsity", self.sparsity, UNIT_OPEN_RIGHT)
@@ -143,6 +144,16 @@ class RobustnessConfig(SweepConfig):
                              f"{', '.join(f'{S:g}' for S in self.sparsity)}")
         if self.fig_m not in self.m:
             raise ValueError(f"fig_m == {self.fig_m}, must be one of the m values {', '.join(map(str, self.m))}")
+        budget = check_number("memory_budget", self.memory_budget, Interval(0.05, 1024.0, "[]"))
+        need = memory_need(self)
+        total = sum(need.values())
+        if total > budget * 1e9:
+            flag = max(need, key=need.get)
+            value = {"--n-test": self.n_test, "--n-train": max(self.n_train), "--ood": len(self.ood),
+                     "--theory-pop": self.theory_pop}[flag]
+            raise ValueError(
+                f"{flag} == {value} needs about {total / 1e9:.3g} GB per cell ({need[flag] / 1e9:.3g} GB of it), over "
+                f"--memory-budget == {budget:g} GB; lower {flag} or raise --memory-budget")
 
     @classmethod
     def quick(cls) -> "RobustnessConfig":
@@ -151,3 +162,29 @@ class RobustnessConfig(SweepConfig):
                    input_noise=(0.0, 0.2, 0.4, 0.6), noise_n_train=(1000, 3000), few_shot=(1, 5, 0),
                    ood=("density=2", "frequency=4"), n_test=2048, reps=5, train_steps=1000, train_batch=256,
                    train_lr=0.01, theory_pop=20000, theory_test=600)
+
+
+def memory_need(cfg: RobustnessConfig) -> dict[str, float]:
+    """Upper estimates of the bytes of a cell's largest arrays, by the flag that sizes them (checked against
+    tracemalloc in tests/test_robustness_sweep.py). The data of a replicate (training and test sets, their
+    noise, the OOD test sets, their codes) are held whole; test rows are scored in chunks of 4096; the theory's
+    population model holds ``--theory-pop`` samples."""
+    f8 = 8.0
+    n, N, nmax = cfg.n_features, cfg.n_test, max(cfg.n_train)
+    d = max(cfg.m) if cfg.readout == "hidden" else n
+    R = len(cfg.label_noise)
+    need = {
+        # test set, its input noise, its codes (clean, noise, one level) and the scores of a chunk
+        "--n-test": f8 * N * (3 * n + 4 * d + 4) + f8 * 4096 * R * n * 2,
+        # training set, its noise and codes, the one-hot targets of every label-noise rate, the probes
+        "--n-train": f8 * nmax * (3 * n + 5 * d + 4) + f8 * 4 * R * nmax * n + f8 * 2 * R * (d + 1) * n,
+        # the OOD test sets (all drawn before scoring) and their codes
+        "--ood": f8 * len(cfg.ood) * N * (n + 1) + f8 * N * d,
+        "--theory-pop": 0.0,
+    }
+    if cfg.theory and cfg.probe == "ls":
+        pop, mom, tt = cfg.theory_pop, min(5000, cfg.theory_pop), cfg.theory_test
+        need["--theory-pop"] = (f8 * pop * (2 * n + 3 * n + 2 * (d + 1)) + f8 * n ** 3 + f8 * 256 * mom * 3
+                                + f8 * mom * (10 * n + d) + f8 * tt * (10 * n + d) + f8 * pop * (n + d) + 4.0 * pop * n)
+    return need
+
