@@ -208,7 +208,13 @@ BENCHMARKS = {
                      "python benchmarks/p2_toy_model.py --json benchmarks/results/p2_toy_model.json"),
     "main_job_walltime": ("main job", "Main job wall time (python -m sims.margin_sweep)",
                           "python benchmarks/main_job_walltime.py --json benchmarks/results/main_job_walltime.json"),
+    "scale": ("scale n=1024", "Scale: the main job at n = 1024, m = 256 (default grid) and cost curves for n = 64 .. 4096",
+              "python benchmarks/scale.py --json benchmarks/results/scale.json"),
 }
+#: stages of the cost curves (benchmarks/scale.py, details.curve.stages): label in the figure
+_SCALE_STAGES = {"frame": "frame code (make_code)", "main_job_quick": "main job --quick (process wall)",
+                 "cells": "main job --quick: cells", "cells_without_frame": "cells without the frame code",
+                 "random": "random code (make_code)"}
 _BENCH_KEYS = ("benchmark", "workload", "ours_s", "peer", "peer_s", "date_utc", "machine")
 
 
@@ -263,6 +269,66 @@ def benchmarks_section(folder: Path) -> list[Any]:
                                                                   "speed-up", "machine", "date (UTC)"],
               rows, source=rel_path(folder) + "/*.json", wrap=(2, 5), align="lrlrrll"),
         *[Paragraph(n, size=6.5) for n in notes],
+        *_scale_blocks(folder / "scale.json"),
+    ]
+
+
+def _scale_curve(path: Path) -> dict[str, Any] | None:
+    """``details.curve`` of the scale benchmark: stages with seconds / peak RSS per n, and the exponents."""
+    b = read_benchmark(path)
+    curve = (b or {}).get("details", {}).get("curve")
+    if not isinstance(curve, Mapping) or not isinstance(curve.get("stages"), Mapping):
+        return None
+    return dict(curve)
+
+
+def _scale_blocks(path: Path) -> list[Any]:
+    """The cost curves of benchmarks/scale.py: a table of fitted exponents and a log-log figure."""
+    curve = _scale_curve(path)
+    if curve is None:
+        return []
+    stages = {k: v for k, v in curve["stages"].items() if k in _SCALE_STAGES and v}
+    exps = curve.get("exponents", {})
+    ns = sorted({int(n) for per in stages.values() for n in per})
+    rows = []
+    for key, per in stages.items():
+        e = exps.get(key, {})
+        rows.append([_SCALE_STAGES[key], *[num(per.get(str(n), {}).get("seconds")) for n in ns],
+                     num(e.get("time")), num(e.get("memory"))])
+    fw = [num((stages.get("frame", {}).get(str(n)) or {}).get("coherence_over_welch")) for n in ns]
+
+    def draw(fig: Any, rect: dict) -> None:
+        from reports.figures import grid
+
+        axes = grid(fig, rect, 1, 2)
+        for key, per in stages.items():
+            xs = [n for n in ns if str(n) in per]
+            lab = f"{_SCALE_STAGES[key]} (n^{num(exps.get(key, {}).get('time'))})"
+            axes[0, 0].plot(xs, [per[str(n)]["seconds"] for n in xs], marker="o", label=lab)
+            mem = [(n, per[str(n)].get("peak_rss_mb")) for n in xs if per[str(n)].get("peak_rss_mb")]
+            if mem:
+                axes[0, 1].plot([p[0] for p in mem], [p[1] for p in mem], marker="o",
+                                label=f"{_SCALE_STAGES[key]} (n^{num(exps.get(key, {}).get('memory'))})")
+        for ax, yl in ((axes[0, 0], "seconds (median)"), (axes[0, 1], "peak RSS of the process (MB)")):
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_xlabel("features n (m = n/4)")
+            ax.set_ylabel(yl)
+            ax.legend(loc="best", fontsize=5)
+        axes[0, 0].set_title("time per stage (fitted exponent in brackets)")
+        axes[0, 1].set_title("peak memory per stage")
+
+    return [
+        Table("Scale: seconds per stage against n (m = n/4) and fitted exponents (seconds ~ n^b, peak RSS ~ n^c)",
+              ["stage", *[f"n={n}" for n in ns], "b (time)", "c (memory)"], rows,
+              source=rel_path(path) + " (details.curve)", align="l" + "r" * (len(ns) + 2),
+              note="frame coherence / Welch bound: " + ", ".join(f"n={n}: {v}" for n, v in zip(ns, fw))),
+        FigureBlock("scale", "Cost curves of the main job and its codes (log-log)",
+                    "Median wall seconds (left) and peak resident memory (right) of each stage against the number of "
+                    "features n, in m = n/4 dimensions, from benchmarks/scale.py (each measurement a fresh process). "
+                    "Legend: the least-squares slope of log(cost) on log(n). The main job's process time includes "
+                    "its fixed start-up, figures and PDF; the cells' time is the computation alone.",
+                    draw, height=2.6),
     ]
 
 
