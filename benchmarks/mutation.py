@@ -38,7 +38,8 @@ OUT = ROOT / "benchmarks" / "results" / "mutation.json"
 GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "codes": (("sims/engine/codes.py",), ("tests/test_codes.py", "tests/test_fuzz_api.py")),
     "generators": (("sims/engine/generators.py",), ("tests/test_generators.py", "tests/test_fuzz_api.py")),
-    "probes": (("sims/engine/probes.py",), ("tests/test_probes.py", "tests/test_fuzz_api.py")),
+    "probes": (("sims/engine/probes.py",), ("tests/test_probes.py", "tests/test_fuzz_api.py",
+                                          "tests/test_mutation_kills.py")),
     "sgd": (("sims/engine/sgd.py", "sims/engine/lbfgs.py"), ("tests/test_sgd.py", "tests/test_fuzz_api.py")),
     "toy_model": (("sims/engine/toy_model.py", "sims/engine/toy_solvers.py"),
                   ("tests/test_toy_model.py", "tests/test_fuzz_api.py")),
