@@ -264,3 +264,70 @@ def test_crossover_finds_the_presence_probe_flip_and_nothing_for_argmax():
     for m in ("separation", "bayes_error", "probe_error"):
         assert tf.crossover(m, "input_noise", 0.4, weight=0.6)["points"] == []
         assert tf.crossover(m, "label_noise", 0.4, input_noise=0.1, weight=0.6)["points"] == []
+
+
+# ----------------------------------------------------------------------------------------- exact minimisation
+AUDIT = dict(task="presence", input_noise=4.683, noise="uniform")  # hardening audit (issue 13)
+
+
+def _scan_min(code, S, k=40001, **kw):
+    """Best error over a dense scan of thresholds (both orientations) and the constant rules."""
+    law = tf._law(tf._task(kw.get("task", "argmax")), code, np.array([S]), np.array([kw.get("weight", 1.0)]),
+                  np.array([kw.get("input_noise", 0.0)]), kw.get("noise", "gaussian"))
+    sp = 0.0 if law.clean[0, 0] else float(law.spread[0, 0])
+    t = np.linspace(float(law.knots.min()) - 8 * sp, float(law.knots.max()) + 8 * sp, k)
+    e = tf.rule_error(code, S, t, 1, **kw)
+    return float(min(e.min(), (1 - e).min(), law.pi1[0, 0], law.pi2[0, 0]))
+
+
+def test_bayes_error_at_the_audit_point():
+    """mono, presence, S = 0.1661, uniform noise lam = 4.683: the grid + golden-section search reported 0.166100
+    (the constant rule); the optimum is the rule 'class 1 iff v' > -7.912' with error 0.1650803."""
+    e = float(tf.bayes_error("mono", 0.1661, **AUDIT))
+    assert e < 0.16509
+    assert e <= _scan_min("mono", 0.1661, **AUDIT) + 1e-12
+
+
+@settings(max_examples=25)
+@given(S=st.floats(0.01, 0.99), lam=st.floats(0.01, 10.0), w=st.floats(0.1, 10.0), code=st.sampled_from(tf.CODES),
+       task=st.sampled_from(["argmax", "presence"]), noise=st.sampled_from(tf.NOISE_KINDS))
+def test_bayes_error_is_the_minimum_of_a_dense_scan(S, lam, w, code, task, noise):
+    """No threshold of a 40001-point exact scan beats the reported optimum by more than 1e-12."""
+    kw = dict(task=task, input_noise=lam, weight=w, noise=noise)
+    assert float(tf.bayes_error(code, S, **kw)) <= _scan_min(code, S, **kw) + 1e-12
+
+
+def test_rule_error_constant_rule_on_presence():
+    """orientation 0 is the constant rule: class 1 everywhere when p1 > 1/2 (errs on class 2, prior S), class 2
+    when p1 < 1/2 (errs on class 1, prior 1 - S), a coin when p1 is None or 1/2; presence has unequal priors."""
+    S = 0.3
+    assert float(tf.rule_error("mono", S, 0.0, 0, task="presence", p1=0.8)) == pytest.approx(S, abs=1e-15)
+    assert float(tf.rule_error("mono", S, 0.0, 0, task="presence", p1=0.2)) == pytest.approx(1 - S, abs=1e-15)
+    assert float(tf.rule_error("poly", S, 0.0, 0, task="presence", p1=0.5)) == 0.5
+    assert float(tf.rule_error("poly", S, 0.0, 0, task="presence")) == 0.5
+    # the population probe at eta = 1/2 is that constant rule
+    assert float(tf.probe_error("mono", S, task="presence", label_noise=0.5)) == 0.5
+
+
+def test_crossover_ties_are_not_crossings():
+    """Where both codes sit on the same bound (the chance error 1/2 of a constant rule at eta = 1/2, from
+    lam = 0 on) the advantage is 0 within atol at every grid point and no crossing is reported."""
+    r = tf.crossover("probe_error", "input_noise", 0.3, label_noise=0.5, weight=0.7)
+    assert r["points"] == [] and not r["mono_better_at_start"]
+    assert np.all(np.abs(r["advantage"]) <= 1e-12)
+    # a tie at lam = 0 followed by a definite sign is not a crossing either: presence Bayes error, large S
+    r = tf.crossover("bayes_error", "input_noise", 0.5, task="presence", weight=0.5, grid=[0.0, 0.1, 0.3, 1.0])
+    assert r["points"] == []
+
+
+def test_docstrings_cite_registered_claims():
+    import re
+
+    from theory import claims as C
+    from theory import two_feature_claims  # noqa: F401  (registers the claims)
+
+    text = open(tf.__file__, encoding="utf-8").read()
+    cited = set(re.findall(r"claim (tf\.[a-z_.]+[a-z_])", text))
+    assert cited, "the docstrings cite claims"
+    known = {c.id for c in C.all_claims()}
+    assert cited <= known, cited - known

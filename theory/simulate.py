@@ -14,7 +14,7 @@ import numpy as np
 
 from sims.engine.validation import Interval, check_number, check_option
 
-__all__ = ["Sample", "sample", "fisher_mc", "rule_error_mc", "ls_probe", "finite_sample_mc"]
+__all__ = ["Sample", "sample", "fisher_mc", "fisher_signed_mc", "fisher_difference_mc", "rule_error_mc", "ls_probe", "finite_sample_mc"]
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,13 @@ class Sample:
 
 
 def sample(task: str, code: str, sparsity: float, n: int, rng: np.random.Generator, *, label_noise=0.0,
-           input_noise=0.0, weight=1.0, noise="gaussian", shape: tuple[int, ...] = ()) -> Sample:
-    """Draw ``shape + (n,)`` samples of (v', y, y~) straight from the model's definition."""
+           input_noise=0.0, weight=1.0, noise="gaussian", shape: tuple[int, ...] = (), transition=None,
+           margin_noise=None) -> Sample:
+    """Draw ``shape + (n,)`` samples of (v', y, y~) straight from the model's definition.
+
+    Label noise: ``label_noise`` eta (each label flips w.p. eta), or ``transition=(a, b)`` (a label 1 flips
+    w.p. a, a label 2 w.p. b; a + b < 1), or ``margin_noise=(p_max, tau)`` (argmax; each label flips w.p.
+    p_max exp(-|x1 - x2| / tau) with the clean features, tau = inf allowed). At most one of them."""
     check_option("task", task, ("argmax", "presence", "detect"))
     check_option("code", code, ("mono", "poly"))
     check_option("noise", noise, ("gaussian", "uniform"))
@@ -38,6 +43,20 @@ def sample(task: str, code: str, sparsity: float, n: int, rng: np.random.Generat
     lam = check_number("input_noise", input_noise, Interval(0.0, math.inf, "[)"))
     w = check_number("weight", weight, Interval(0.0, math.inf, "()"))
     n = check_number("n", n, Interval(1, None), integer=True)
+    if sum(x is not None for x in (transition, margin_noise)) + (eta != 0) > 1:
+        raise ValueError("label_noise, transition and margin_noise: give at most one label-noise model")
+    if transition is not None:
+        ta = check_number("transition a", transition[0], Interval(0.0, 1.0, "[)"))
+        tb = check_number("transition b", transition[1], Interval(0.0, 1.0, "[)"))
+        if ta + tb >= 1:
+            raise ValueError(f"transition == {tuple(transition)!r}, must have a + b < 1")
+    if margin_noise is not None:
+        if task != "argmax":
+            raise ValueError(f"margin_noise with task == {task!r}, must be 'argmax'")
+        p_max = check_number("margin_noise p_max", margin_noise[0], Interval(0.0, 1.0, "[]"))
+        tau = float(margin_noise[1])
+        if not tau > 0:
+            raise ValueError(f"margin_noise tau == {tau!r}, must be in (0, inf]")
     size = tuple(shape) + (n, 2)
     active = rng.random(size) >= S
     x = np.where(active, rng.random(size), 0.0)
@@ -47,6 +66,8 @@ def sample(task: str, code: str, sparsity: float, n: int, rng: np.random.Generat
         y = np.where(x1 > x2, 1, np.where(x2 > x1, 2, np.where(coin, 1, 2)))
     else:
         y = np.where(x1 > 0, 1, 2)
+    if margin_noise is not None:  # flip probability from the clean features
+        p_flip = p_max * np.exp(-np.abs(x1 - x2) / tau)
     if lam > 0:
         if noise == "gaussian":
             eps = rng.normal(0.0, lam, size)
@@ -55,9 +76,57 @@ def sample(task: str, code: str, sparsity: float, n: int, rng: np.random.Generat
             eps = rng.uniform(-a, a, size)
         x = x + eps
     v = x[..., 0] if code == "mono" else x[..., 0] - w * x[..., 1]
-    flip = rng.random(size[:-1]) < eta
+    u = rng.random(size[:-1])
+    if transition is not None:
+        flip = u < np.where(y == 1, ta, tb)
+    elif margin_noise is not None:
+        flip = u < p_flip
+    else:
+        flip = u < eta
     y_obs = np.where(flip, 3 - y, y)
     return Sample(v=v, y=y.astype(np.int8), y_obs=y_obs.astype(np.int8))
+
+
+def _fisher_blocks(v: np.ndarray, y_obs: np.ndarray, B: int, signed: bool = False) -> tuple[float, np.ndarray]:
+    """Plug-in J of the whole sample and its B delete-one-block values (``signed``: the signed standardized
+    gap G = (mu_1 - mu_2) / sqrt(s2_1 + s2_2) instead, J = G^2)."""
+    v = np.asarray(v, dtype=np.float64).reshape(-1)
+    y_obs = np.asarray(y_obs).reshape(-1)
+    n = (v.size // B) * B
+    vb, yb = v[:n].reshape(B, -1), y_obs[:n].reshape(B, -1)
+    stats = []
+    for c in (1, 2):
+        m = yb == c
+        stats.append((m.sum(1).astype(np.float64), np.where(m, vb, 0.0).sum(1), np.where(m, vb * vb, 0.0).sum(1)))
+
+    def J(tot):  # noqa: N802
+        (n1, s1, q1), (n2, s2, q2) = tot
+        mu1, mu2 = s1 / n1, s2 / n2
+        den = q1 / n1 - mu1**2 + q2 / n2 - mu2**2
+        return (mu1 - mu2) / np.sqrt(den) if signed else (mu1 - mu2) ** 2 / den
+
+    full = [tuple(a.sum() for a in st) for st in stats]
+    loo = [tuple(a.sum() - a for a in st) for st in stats]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(J(full)), J(loo)
+
+
+def fisher_signed_mc(v: np.ndarray, y_obs: np.ndarray, blocks: int = 100) -> tuple[float, float]:
+    """Plug-in signed standardized gap G = (mu_1 - mu_2) / sqrt(s2_1 + s2_2) (J = G^2) with a delete-one-block
+    jackknife SE. Unlike J, G is smooth through 0: its jackknife SE stays valid when the gap is only a few
+    SE from 0, where the plug-in J is skewed and its linearised SE collapses."""
+    g, loo = _fisher_blocks(v, y_obs, blocks, signed=True)
+    return g, math.sqrt((blocks - 1) / blocks * np.sum((loo - loo.mean()) ** 2))
+
+
+def fisher_difference_mc(v_a: np.ndarray, v_b: np.ndarray, y_obs: np.ndarray,
+                         blocks: int = 100) -> tuple[float, float, float]:
+    """Plug-in J of two scores on the same samples (common random numbers) and the delete-one-block
+    jackknife standard error of their difference: (J_a, J_b, se(J_a - J_b))."""
+    ja, la = _fisher_blocks(v_a, y_obs, blocks)
+    jb, lb = _fisher_blocks(v_b, y_obs, blocks)
+    d = la - lb
+    return ja, jb, math.sqrt((blocks - 1) / blocks * np.sum((d - d.mean()) ** 2))
 
 
 def fisher_mc(v: np.ndarray, y_obs: np.ndarray, blocks: int = 100) -> tuple[float, float]:
@@ -113,7 +182,8 @@ def ls_probe(v: np.ndarray, y_obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
 def finite_sample_mc(task: str, code: str, sparsity: float, n: int, reps: int, rng: np.random.Generator, *,
                      label_noise=0.0, input_noise=0.0, weight=1.0, noise="gaussian",
                      exact_error: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
-                     test_size: int = 0, chunk: int = 2_000_000) -> dict[str, float]:
+                     test_size: int = 0, chunk: int = 2_000_000, transition=None,
+                     margin_noise=None) -> dict[str, float]:
     """Expected clean error of the least-squares probe fitted on ``n`` noisy samples, over ``reps`` draws.
 
     Each replication fits the probe on its own training set; its clean error is then either computed
@@ -128,7 +198,7 @@ def finite_sample_mc(task: str, code: str, sparsity: float, n: int, reps: int, r
     while done < reps:
         k = min(per, reps - done)
         s = sample(task, code, sparsity, n, rng, label_noise=label_noise, input_noise=input_noise,
-                   weight=weight, noise=noise, shape=(k,))
+                   weight=weight, noise=noise, shape=(k,), transition=transition, margin_noise=margin_noise)
         tau, o, p1 = ls_probe(s.v, s.y_obs)
         if exact_error is not None:
             e = exact_error(tau, o, p1)

@@ -1122,7 +1122,7 @@ def transition_reversal_level(sparsity, *, input_noise=0.0, weight=1.0):
     1 - A(a, b) > q* (:func:`transition_one_minus_A`). Since 1 - A < 1/2, the reversal region is empty iff
     q* >= 1/2, i.e. iff 2 S^2 (1 + w) <= 3S + 1 + 12 lam^2 / (1 - S) (always for w <= 1). inf at S = 0."""
     S, _, lam, w = _params(sparsity, 0.0, input_noise, weight)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         q = (3.0 * S + 1.0 + 12.0 * lam * lam / (1.0 - S)) / (4.0 * S * S * (1.0 + w))
     return _out(np.asarray(q, dtype=np.float64), np.broadcast_shapes(S.shape, lam.shape, w.shape))
 

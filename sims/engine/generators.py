@@ -53,6 +53,9 @@ __all__ = [
 
 TASKS = ("argmax", "presence", "detect")  # "detect" is docs/DESIGN.md's word for "presence"
 FLIP_KINDS = ("symmetric", "symmetric_all", "pair", "matrix")
+#: label-noise kinds that need per-sample inputs besides the labels (flip_labels(..., margin=, scale=))
+INSTANCE_FLIP_KINDS = ("margin",)
+_SCALE = Interval(0.0, None, "()")  # kind="margin": tau > 0 (and tau = inf, the constant-rate limit)
 #: input-noise laws (a new corruption of x is one entry): kind -> draw(g, rows, n), i.i.d. entries of
 #: mean 0 and standard deviation 1 from the host Generator ``g``
 _NOISE_LAWS: dict[str, Any] = {
@@ -333,6 +336,9 @@ def flip_labels(
     kind: str = "symmetric",
     matrix: Any = None,
     start: int = 0,
+    margin: Any = None,
+    scale: Any = None,
+    target: Any = None,
 ) -> Any:
     """Label noise: with probability ``rate`` a label is replaced by a draw from ``T_kind[y, :]``.
 
@@ -347,6 +353,13 @@ def flip_labels(
     * ``"pair"``: ``(y + 1) mod C``.
     * ``"matrix"``: ``c'`` drawn from row ``T[y, :]`` of ``matrix`` (inverse CDF with ``u2``). The
       effective transition matrix is ``(1 - rate) I + rate T``; pass ``rate = 1`` to use ``T`` as is.
+      Class-conditional noise on two classes, P(1 -> 2) = a, P(2 -> 1) = b: ``matrix=[[1-a, a], [b, 1-b]]``,
+      ``rate = 1``.
+    * ``"margin"`` (instance-dependent, near the decision boundary): touched iff
+      ``u1 < rate * exp(-margin / scale)``, with ``margin`` the per-sample margin (e.g. ``|x1 - x2|`` of the
+      two-feature argmax task, or top minus runner-up feature) and ``scale`` = tau > 0 (``inf``: constant
+      rate); a touched label becomes ``target`` (e.g. the runner-up class) if given, else a uniformly
+      chosen other class as in ``"symmetric"``. theory.two_feature's ``margin_noise=(rate, scale)``.
 
     Parameters
     ----------
@@ -357,6 +370,8 @@ def flip_labels(
     seed : int >= 0 or SeedSequence; the stream is indexed by row ``start + r`` and shared across the
         leading axes and across ``kind``.
     matrix : ``(C, C)`` row-stochastic, only for ``kind="matrix"``
+    margin, scale, target : only for ``kind="margin"``: margins >= 0 broadcasting against ``y``, tau in
+        (0, inf], and optional replacement labels (int, broadcasting against ``y``, values in [0, C)).
 
     Returns
     -------
@@ -368,9 +383,25 @@ def flip_labels(
     _check_labels("y", y, C, xp)
     if len(y.shape) < 1:
         raise ValueError(f"y.ndim == 0, must be >= 1 (shape {tuple(y.shape)})")
-    kind = check_option("kind", kind, FLIP_KINDS)
+    kind = check_option("kind", kind, FLIP_KINDS + INSTANCE_FLIP_KINDS)
     rate_h = check_values("rate", B.to_numpy(rate), UNIT)
     T = _transition(kind, C, matrix)
+    if kind != "margin" and (margin is not None or scale is not None or target is not None):
+        raise ValueError(f"margin / scale / target are given but kind == {kind!r}; pass kind='margin' to use them")
+    if kind == "margin":
+        if margin is None or scale is None:
+            raise ValueError("margin == None or scale == None, both must be given for kind='margin' "
+                             "(per-sample margins >= 0 and tau in (0, inf])")
+        margin_h = check_values("margin", B.to_numpy(margin), NONNEG)
+        tau = float(scale) if isinstance(scale, (int, float, np.floating, np.integer)) else scale
+        if not (isinstance(tau, float) and (tau == math.inf or _SCALE.contains(tau))):
+            raise ValueError(f"scale == {scale!r}, must be in (0, inf] (tau of kind='margin')")
+        try:
+            keep = np.exp(-margin_h / tau)  # (..., N)
+            rate_h = rate_h * keep
+        except ValueError:
+            raise ValueError(f"margin.shape == {margin_h.shape} does not broadcast against rate.shape == "
+                             f"{rate_h.shape}") from None
     start = check_number("start", start, NONNEG, integer=True)
     seed = check_seed("seed", seed, sequence=True)
     N = y.shape[-1]
@@ -383,7 +414,10 @@ def flip_labels(
     u1 = B.asarray(np.ascontiguousarray(uu[:, 0]), xp, dtype=xp.float64)  # (N,)
     u2h = uu[:, 1]
     y = xp.astype(y, xp.int64)
-    if kind == "symmetric":
+    if kind == "margin" and target is not None:
+        _check_labels("target", target, C, B.get_namespace(target))
+        new = xp.broadcast_to(xp.astype(B.asarray(B.to_numpy(target), xp), xp.int64), tuple(y.shape))
+    elif kind in ("symmetric", "margin"):
         shift = B.asarray(np.floor(u2h * (C - 1)).astype(np.int64), xp)  # in 0..C-2
         new = (y + 1 + shift) % C
     elif kind == "symmetric_all":
