@@ -86,6 +86,7 @@ class RealDataConfig(SweepConfig):
     mean_shift: tuple[float, ...] = fixed(())
     scaling: tuple[float, ...] = fixed(())
     block_mask: tuple[float, ...] = fixed(())
+    memory_budget: float = 4.0  # GB of arrays per replicate; a config that needs more is refused up front
 
     def validate(self) -> None:
         check_values("replicate", self.replicate, Interval(0, 10_000))
@@ -114,6 +115,7 @@ class RealDataConfig(SweepConfig):
         for name in ("label_noise", "few_shot"):
             if not getattr(self, name):
                 raise ValueError(f"{name} == (), must hold at least one value")
+        check_number("memory_budget", self.memory_budget, Interval(0.05, 1024.0, "[]"))
 
     @classmethod
     def quick(cls) -> "RealDataConfig":
@@ -162,12 +164,36 @@ class RealDataConfig(SweepConfig):
             for k in ks:
                 if k > self.sae_expansion * d:
                     raise ValueError(f"sae_k contains {k}, must be <= sae_expansion * d == {self.sae_expansion * d}")
+        need = memory_need(dataclasses.replace(self, **changes), data)
+        if sum(need.values()) > self.memory_budget * 1e9:
+            flag = max(need, key=need.get)
+            raise ValueError(f"one replicate needs about {sum(need.values()) / 1e9:.2g} GB of arrays (most for {flag}: "
+                             f"{need[flag] / 1e9:.2g} GB), over --memory-budget == {self.memory_budget:g} GB; lower "
+                             f"{flag} or raise --memory-budget")
         smallest = int(data.class_counts("train").min())
         too_big = [k for k in self.few_shot if k > smallest]
         if too_big:
             raise ValueError(f"few_shot contains {too_big[0]}, must be <= {smallest} (the smallest training class "
                              "has that many samples; use 0 for all)")
         return dataclasses.replace(self, **changes)
+
+
+def memory_need(cfg: "RealDataConfig", data: Any) -> dict[str, float]:
+    """Upper estimates of the bytes one replicate holds at once, by the flag that sizes them: the inputs
+    (float64 while prepared, float32 splits, a corrupted copy of the test set), every representation's
+    features of all samples (float32, and float64 in the probe and the monosemanticity metrics) and the
+    SAE latents. Models are small and trained in batches, so they are left out."""
+    n = data.X_train.shape[0] + data.X_test.shape[0] + (0 if data.X_ood is None else data.X_ood.shape[0])
+    D = int(np.prod(data.input_shape))
+    d = D if data.precomputed else cfg.feature_dim
+    reps = [r for r in cfg.representations if r != "sae"]
+    widths = {"raw": D, "pca": min(cfg.feature_dim, D), "cl": d, "ncl": d, "ce": d, "nce": d}
+    feats = sum(widths[r] for r in reps)
+    sae = cfg.sae_expansion * d * len(cfg.sae_k) if "sae" in cfg.representations else 0
+    per_value = 4 + 8 * 2  # float32 features + float64 copies in the probe / metrics
+    return {"--data" if not data.precomputed else "--features": float(n * D * (8 + 4 + 4)),
+            "--representations": float(n * feats * per_value),
+            "--sae-expansion": float(n * sae * per_value)}
 
 
 def _j(vals: Any) -> str:
@@ -362,6 +388,9 @@ def build_parser() -> cli.ArgumentParser:
         meaning = mod.shifts[kind]
         s.add_argument(f"--{kind.replace('_', '-')}", dest=kind, type=cli.floats,
                        help=f"{mod.name} shift levels: {meaning} (default {_j(mod.default_levels[kind])})")
+    p.add_argument("--memory-budget", type=float, metavar="GB",
+                   help=f"memory for the arrays of one replicate, in GB, in [0.05, 1024] (per worker process); a "
+                        f"config that needs more is refused up front, naming the flag (default {d.memory_budget:g})")
     cli.add_run_arguments(p, quick_help="2 replicates, short training, 2-3 levels per scenario (< 60 s)")
     return p
 

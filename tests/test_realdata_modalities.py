@@ -454,3 +454,17 @@ def test_readme_capture_example_runs(tmp_path, monkeypatch):
     assert z["H"].shape == (1797, 32) and z["H"].min() >= 0  # ReLU activations
     assert main(["--features", "hidden.npz", "--out", str(tmp_path / "run"), *TINY]) == 0
     assert (tmp_path / "run" / "report.md").is_file()
+
+
+def test_memory_budget_refuses_up_front(tmp_path, capsys):
+    from realdata.run import RealDataConfig, load_dataset, memory_need
+
+    cfg = RealDataConfig.quick().resolved()
+    need = memory_need(cfg, load_dataset(cfg, 0))
+    assert set(need) == {"--data", "--representations", "--sae-expansion"} and all(v > 0 for v in need.values())
+    X, y = _vectors(5000, 500)  # about 0.1 GB of arrays per replicate
+    np.savez(tmp_path / "big.npz", X=X, y=y)
+    rc = main(["--quick", "--data", str(tmp_path / "big.npz"), "--memory-budget", "0.05", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "over --memory-budget == 0.05 GB; lower --" in err, err
+    assert not (tmp_path / "o").exists()
