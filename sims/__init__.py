@@ -31,8 +31,10 @@ _PUBLIC: dict[str, str] = {
                      "few_shot_indices", "shift_spec"), "generators"),
     **dict.fromkeys(("make_code", "encode", "code_features", "coherence", "welch_bound", "features_per_dimension",
                      "dimensionality", "interference", "represented"), "codes"),
-    **dict.fromkeys(("accuracy", "margins", "signed_margins", "fisher_separation", "fisher_ratio",
-                     "confusion_matrix"), "metrics"),
+    # ("margins", the metric, is not here: sims.margins is the main job's package; use
+    # sims.engine.metrics.margins or signed_margins)
+    **dict.fromkeys(("accuracy", "signed_margins", "fisher_separation", "fisher_ratio", "confusion_matrix"),
+                    "metrics"),
     **dict.fromkeys(("LinearProbe", "fit_linear", "fit_lda"), "probes"),
     **dict.fromkeys(("fit_sgd", "ConvergenceWarning"), "sgd"),
     **dict.fromkeys(("ToyModelConfig", "ToyModelResult", "SyntheticBatches", "init_params", "train_toy_model",

@@ -112,5 +112,5 @@ def test_undocumented_column_is_an_error(runs, tmp_path):
 
 
 def test_results_md_is_current():
-    assert (ROOT / "docs" / "RESULTS.md").read_text(encoding="utf-8") == R.markdown(), \
+    assert (ROOT / "docs/RESULTS.md").read_text(encoding="utf-8") == R.markdown(), \
         "docs/RESULTS.md is stale: run python -m sims.sweep.results --markdown > docs/RESULTS.md"

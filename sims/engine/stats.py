@@ -6,16 +6,34 @@ importing ``scipy.stats``, which costs about 0.7 s).
 from __future__ import annotations
 
 import math
-
 from typing import Any, Sequence
 
 import numpy as np
+
+from sims.engine.validation import Interval, check_number
+
+_LEVEL = Interval(0.0, 1.0, "()")
+
+
+def _real_1d(name: str, values: Any) -> np.ndarray:
+    """``values`` as a 1-D float64 array of real numbers (NaN allowed), or a ValueError naming ``name``."""
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"{name} == {values!r}, must be a 1-D sequence of real numbers")
+    try:
+        arr = np.asarray(values)
+    except ValueError:
+        raise ValueError(f"{name} is ragged, must be a 1-D sequence of real numbers") from None
+    if arr.dtype.kind not in "iuf" or arr.ndim != 1:
+        what = f"dtype {arr.dtype}" if arr.dtype.kind not in "iuf" else f"shape {arr.shape}"
+        raise ValueError(f"{name} has {what}, must be a 1-D sequence of real numbers")
+    return arr.astype(np.float64)
 
 __all__ = ["t_quantile", "t_stats", "t_interval", "crossing"]
 
 
 def t_quantile(n: int, level: float = 0.95) -> float:
     """Two-sided ``level`` Student-t quantile ``t_{(1+level)/2, n-1}`` for ``n`` observations (NaN for n < 2)."""
+    level = check_number("level", level, _LEVEL)
     if n < 2:
         return float("nan")
     from scipy.special import stdtrit
@@ -27,6 +45,8 @@ def t_stats(v: np.ndarray, level: float = 0.95) -> tuple[int, float, float, floa
     """``(n, mean, sd, half)`` of the 1-D sample ``v`` (the caller drops missing values): sd with
     ddof 1 and the Student-t half-width ``t_{(1+level)/2, n-1} · sd / √n``; NaN where undefined
     (mean for n = 0, sd and half for n < 2)."""
+    v = _real_1d("v", v)
+    check_number("level", level, _LEVEL)
     n = int(v.size)
     if n == 0:
         return 0, float("nan"), float("nan"), float("nan")
@@ -39,7 +59,8 @@ def t_stats(v: np.ndarray, level: float = 0.95) -> tuple[int, float, float, floa
 def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, int]:
     """Mean and half-width of the Student-t interval of the mean over the finite ``values`` (NaN
     half-width for fewer than 2)."""
-    n, mean, _, half = t_stats(np.asarray([x for x in values if math.isfinite(x)], dtype=np.float64), level)
+    v = _real_1d("values", values)
+    n, mean, _, half = t_stats(v[np.isfinite(v)], level)
     return mean, half, n
 
 
@@ -51,8 +72,8 @@ def crossing(levels: Any, diff: Any, *, log: bool = False) -> tuple[float, int]:
     the other way; ``(nan, 0)`` without a sign change. Exact zeros count as a sign change at that level
     when the neighbours have opposite signs.
     """
-    lv = np.asarray(levels, dtype=np.float64)
-    d = np.asarray(diff, dtype=np.float64)
+    lv = _real_1d("levels", levels)
+    d = _real_1d("diff", diff)
     if lv.ndim != 1 or d.shape != lv.shape or lv.size < 2:
         raise ValueError(f"levels and diff must be 1-D of the same length >= 2, got {lv.shape} and {d.shape}")
     if np.any(np.diff(lv) <= 0):
