@@ -13,6 +13,7 @@ size or chunking used to produce it (see :func:`draw_rows`).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import os
 from typing import Any, Callable
@@ -38,6 +39,10 @@ __all__ = [
     "stable_key",
     "device_of",
     "one_blas_thread",
+    "using",
+    "default_backend_name",
+    "default_device",
+    "device_by_name",
 ]
 
 BACKENDS = ("numpy", "cupy", "array_api_strict")
@@ -74,10 +79,72 @@ def get_namespace(*arrays: Any, xp: Any = None) -> Any:
     return array_api_compat.array_namespace(*arrays)
 
 
+#: the backend (and device) chosen for the code running now: see :func:`using`
+_ACTIVE: contextvars.ContextVar[tuple[str, Any] | None] = contextvars.ContextVar("sims_backend", default=None)
+
+
+def default_backend_name() -> str:
+    """The backend of ``resolve_backend(None)``: that of an enclosing :func:`using` block, else
+    ``$SIMS_BACKEND``, else ``"numpy"``."""
+    active = _ACTIVE.get()
+    if active is not None:
+        return active[0]
+    return os.environ.get("SIMS_BACKEND", "numpy") or "numpy"
+
+
+def default_device(xp: Any = None) -> Any:
+    """The device arrays of ``xp`` go to when none is named: the one of an enclosing :func:`using` block
+    (if it is ``xp``'s backend), else None (the library's default)."""
+    active = _ACTIVE.get()
+    if active is None or active[1] is None:
+        return None
+    if xp is not None and backend_name(xp) != active[0]:
+        return None
+    return active[1]
+
+
+def device_by_name(name: str, device: Any) -> Any:
+    """A device object of backend ``name`` from a command-line string: array_api_strict's
+    ``Device(<name>)`` (e.g. ``"device1"``, its second device), CuPy's ``Device(<int>)``; None stays None."""
+    if device is None or device == "":
+        return None
+    if name == "array_api_strict":
+        import array_api_strict
+
+        known = ("CPU_DEVICE", "device1", "device2")
+        if str(device) not in known:
+            raise ValueError(f"device == {device!r}, must be one of {', '.join(known)} for backend 'array_api_strict'")
+        return array_api_strict.Device(str(device))
+    if name == "cupy":  # pragma: no cover - needs a GPU
+        import cupy
+
+        try:
+            return cupy.cuda.Device(int(device))
+        except (ValueError, Exception) as exc:
+            raise ValueError(f"device == {device!r}, must be a CUDA device number ({exc})") from None
+    raise ValueError(f"device == {device!r}: backend {name!r} has one device, leave device unset")
+
+
+@contextlib.contextmanager
+def using(name: str | None, device: Any = None) -> Any:
+    """Within the block, ``resolve_backend(None)`` is backend ``name`` and :func:`asarray` puts arrays on
+    ``device`` (a device object or a name for :func:`device_by_name`). The sweep runner wraps every cell
+    in it, so a cell function written against ``resolve_backend()`` runs on the backend of the run."""
+    name = default_backend_name() if name is None else name
+    resolve_backend(name)  # unusable backends fail here, before any work
+    dev = device_by_name(name, device) if isinstance(device, str) else device
+    token = _ACTIVE.set((name, dev))
+    try:
+        yield resolve_backend(name)
+    finally:
+        _ACTIVE.reset(token)
+
+
 def resolve_backend(name: str | None = None) -> Any:
-    """Namespace for a backend name; ``None`` reads ``$SIMS_BACKEND`` (default ``"numpy"``)."""
+    """Namespace for a backend name; ``None`` is :func:`default_backend_name` (an enclosing
+    :func:`using` block, else ``$SIMS_BACKEND``, else ``"numpy"``)."""
     if name is None:
-        name = os.environ.get("SIMS_BACKEND", "numpy") or "numpy"
+        name = default_backend_name()
     check_option("backend", name, BACKENDS)
     if name == "numpy":
         import array_api_compat.numpy as xnp
@@ -132,7 +199,10 @@ def resolve_dtype(xp: Any, dtype: Any = "float64") -> Any:
 
 
 def asarray(x: Any, xp: Any, dtype: Any = None, device: Any = None) -> Any:
-    """Move a host (numpy) array to ``xp``'s device, optionally casting to ``dtype``."""
+    """Move a host (numpy) array to ``xp``'s device (``device``, else that of an enclosing :func:`using`
+    block, else the default one), optionally casting to ``dtype``."""
+    if device is None:
+        device = default_device(xp)
     kw = {} if device is None else {"device": device}
     if dtype is not None:
         kw["dtype"] = dtype

@@ -177,6 +177,12 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, quick_help: str | None
     g.add_argument("--strict", action="store_true",
                    help="refuse to run (exit 2, naming the file) when a cached cell in --out fails validation "
                         "(checksum, schema); by default such a cell is named on stderr and recomputed")
+    g.add_argument("--backend", choices=("numpy", "cupy", "array_api_strict"), default=None,
+                   help="array backend the cells compute on (default: $SIMS_BACKEND, else numpy); cupy needs the "
+                        "gpu extra and an NVIDIA GPU, array_api_strict is the standard-only check of the same code")
+    g.add_argument("--device", metavar="NAME", default=None,
+                   help="device of the backend: a CUDA device number (cupy), CPU_DEVICE / device1 / device2 "
+                        "(array_api_strict); default: the backend's default")
 
 
 def base_config(cls: type[SweepConfig], args: argparse.Namespace) -> SweepConfig:
@@ -222,6 +228,8 @@ def run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "force": args.force,
         "quiet": args.quiet,
         "strict": bool(getattr(args, "strict", False)),
+        "backend": getattr(args, "backend", None),
+        "device": getattr(args, "device", None),
     }
 
 

@@ -110,30 +110,38 @@ def _importable(fn: Callable) -> Callable:
     return real if callable(real) else fn
 
 
-def cell_key(config: SweepConfig, cell_fn: Callable, cell: Mapping[str, Any], seed: int) -> str:
-    """Content hash naming a cell's cache file (32 hex digits)."""
-    return sio.content_hash(
-        {
-            "format": FORMAT_VERSION,
-            "sims": sims.__version__,
-            "class": _qualified(type(config)),
-            "version": config.version,
-            "cell_fn": _qualified(cell_fn),
-            "cell": dict(cell),
-            "seed": seed,
-        }
-    )
+def cell_key(config: SweepConfig, cell_fn: Callable, cell: Mapping[str, Any], seed: int,
+             backend: tuple[str, str | None] = ("numpy", None)) -> str:
+    """Content hash naming a cell's cache file (32 hex digits). A cell computed on another array backend
+    (or device) than numpy's host has its own key: results agree to round-off, not bit for bit."""
+    ident = {
+        "format": FORMAT_VERSION,
+        "sims": sims.__version__,
+        "class": _qualified(type(config)),
+        "version": config.version,
+        "cell_fn": _qualified(cell_fn),
+        "cell": dict(cell),
+        "seed": seed,
+    }
+    if tuple(backend) != ("numpy", None):
+        ident["backend"] = list(backend)
+    return sio.content_hash(ident)
 
 
 def _run_cells(
-    cell_fn: Callable, batch: Sequence[tuple[dict, int]], reserved: Sequence[str] = ()
+    cell_fn: Callable, batch: Sequence[tuple[dict, int]], reserved: Sequence[str] = (),
+    backend: tuple[str, str | None] = ("numpy", None),
 ) -> list[tuple[list[dict], float]]:
-    """Task body (runs in a worker): each cell's normalized rows and its seconds."""
+    """Task body (runs in a worker): each cell's normalized rows and its seconds, computed inside
+    ``sims.engine.backend.using(*backend)`` (the cell's array backend and device)."""
+    from sims.engine.backend import using
+
     out = []
     for cell, seed in batch:
         t0 = time.perf_counter()
         try:
-            rows = _normalize_rows(cell_fn(dict(cell), seed), reserved)
+            with using(*backend):
+                rows = _normalize_rows(cell_fn(dict(cell), seed), reserved)
         except Exception as exc:
             raise CellError(f"cell {cell!r} (seed {seed}) failed: {type(exc).__name__}: {exc}") from exc
         out.append((rows, time.perf_counter() - t0))
@@ -354,6 +362,8 @@ def run_sweep(
     extra_manifest: Mapping[str, Any] | None = None,
     runs_dir: str | os.PathLike = "runs",
     strict: bool = False,
+    backend: str | None = None,
+    device: str | None = None,
 ) -> RunResult:
     """Run every cell of ``config`` not yet cached in ``out_dir``; write results.csv, figures, manifest.
 
@@ -364,6 +374,10 @@ def run_sweep(
     Cached cells are validated (key, seed, schema and checksum of their rows, see :func:`_load_cell`): a
     cell file that fails is named on stderr (unless ``quiet``) and in the manifest, and recomputed; with
     ``strict=True`` the run is refused instead (ValueError naming the file), before anything is written.
+    ``backend`` / ``device``: the array backend the cells compute on (``numpy``, ``cupy``,
+    ``array_api_strict``; None: ``$SIMS_BACKEND``, else numpy) and its device by name (None: the
+    default); an unusable one is a ValueError before anything is written.
+
     Raises ValueError (bad input), :class:`CellError` (a cell raised), :class:`SweepInterrupted`.
     """
     t_start = time.perf_counter()
@@ -374,6 +388,12 @@ def run_sweep(
     if not callable(cell_fn):
         raise TypeError("cell_fn must be callable")
     cell_fn = _importable(cell_fn)
+    from sims.engine import backend as B
+
+    backend = B.default_backend_name() if backend is None else backend
+    B.resolve_backend(backend)  # CuPy missing / no GPU: refused here, nothing written
+    B.device_by_name(backend, device)  # an unknown device likewise
+    backend_spec = (backend, None if device in (None, "") else str(device))
     workers, scheduler, scheduler_timeout = check_executor_args(workers, scheduler, scheduler_timeout)
     if workers is not None and scheduler is None:
         try:
@@ -391,7 +411,7 @@ def run_sweep(
 
     cells = config.cells()
     seeds = [config.cell_seed(c) for c in cells]
-    keys = [cell_key(config, cell_fn, c, s) for c, s in zip(cells, seeds)]
+    keys = [cell_key(config, cell_fn, c, s, backend_spec) for c, s in zip(cells, seeds)]
     cell_dir = out / "cells"
     reserved = (*config.axes(), SEED_COLUMN)
     loaded = [_load_cell(cell_dir / f"{k}.json", k, s, reserved) for k, s in zip(keys, seeds)]
@@ -439,7 +459,7 @@ def run_sweep(
                 engine["cells_per_task"] = per_task
                 _compute(
                     handle, cell_fn, config, cells, seeds, keys, missing, results, cell_dir,
-                    per_task, quiet, out,
+                    per_task, quiet, out, backend_spec,
                 )
             if handle is not None:
                 handle.close()
@@ -465,6 +485,7 @@ def run_sweep(
                 "cells": {"total": len(cells), "computed": len(missing), "cached": n_cached},
                 "rows": len(rows),
                 "executor": engine,
+                "backend": {"name": backend_spec[0], "device": backend_spec[1]},
                 "wall_time_s": round(wall, 3),
                 "started_utc": started,
                 "finished_utc": sio.utc_now(),
@@ -528,6 +549,7 @@ def _compute(
     per_task: int,
     quiet: bool,
     out: Path,
+    backend: tuple[str, str | None] = ("numpy", None),
 ) -> None:
     """Submit missing cells in batches (a bounded window in flight), cache each as it arrives."""
     from tqdm import tqdm
@@ -549,7 +571,7 @@ def _compute(
             while error is None and next_batch < len(batches) and len(pending) < window:
                 idx = batches[next_batch]
                 fut = handle.executor.submit(
-                    _run_cells, cell_fn, [(cells[i], seeds[i]) for i in idx], reserved
+                    _run_cells, cell_fn, [(cells[i], seeds[i]) for i in idx], reserved, backend
                 )
                 pending[fut] = idx
                 next_batch += 1
