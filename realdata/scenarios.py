@@ -34,10 +34,18 @@ representation's geometry (no per-dimension standardization, which would blow up
 and makes one ``ridge`` value mean the same for every representation.
 
 Rows are tidy and long: ``{representation, scenario, level, metric, value}``.
+
+Array backend: the probes and the accuracies run on the backend of the run (``sims.engine.backend``:
+numpy, CuPy or array-api-strict, inside the runner's ``using`` block). Features leave torch once per
+representation and input set (through DLPack on the host, then one move to the backend's device);
+predictions and accuracies stay there, and only the final numbers come back. The monosemanticity and
+geometry metrics (:mod:`realdata.monosemanticity`: quantiles, sorting, ``numpy.linalg``) are host
+computations on the host copy of the features.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -56,6 +64,7 @@ from realdata.encoders import (
     train_sae,
 )
 from realdata.monosemanticity import class_geometry, monosemanticity_report
+from sims.engine import backend as B
 from sims.engine.backend import rng
 from sims.engine.generators import flip_labels
 from sims.engine.probes import fit_linear
@@ -147,30 +156,50 @@ def sae_names(ks: Sequence[int]) -> list[str]:
 
 
 # --------------------------------------------------------------------------- probe
-class LinearReadout:
-    """Ridge probe on globally rescaled features (see module docstring); ``predict(H) -> (..., n)``."""
+def on_backend(A: Any, dtype: str = "float64") -> Any:
+    """``A`` (numpy, a torch tensor, or an array of the backend) on the active backend's device as
+    ``dtype`` (``"float64"`` or ``"int64"``); torch tensors cross over through DLPack."""
+    xp = B.resolve_backend()
+    if hasattr(A, "__array_namespace__") and not isinstance(A, np.ndarray):
+        if B.backend_name(B.get_namespace(A)) == B.backend_name(xp):
+            return A if dtype != "float64" else xp.astype(A, xp.float64)
+        A = B.to_numpy(A)
+    if isinstance(A, torch.Tensor):
+        A = np.from_dlpack(A.detach().cpu())
+    host = np.asarray(A, dtype=np.float64 if dtype == "float64" else np.int64)
+    return B.asarray(host, xp, dtype=xp.float64 if dtype == "float64" else xp.int64)
 
-    def __init__(self, H: np.ndarray, y: np.ndarray, n_classes: int, ridge: float):
-        H = np.asarray(H, dtype=np.float64)
-        self.mean = H.mean(axis=0)
-        total_var = float(np.sum(H.var(axis=0)))
-        self.scale = np.sqrt(total_var) if total_var > 0 else 1.0
+
+class LinearReadout:
+    """Ridge probe on globally rescaled features (see module docstring), on the active array backend;
+    ``predict(H) -> (..., n)`` labels on that backend."""
+
+    def __init__(self, H: Any, y: Any, n_classes: int, ridge: float):
+        xp = B.resolve_backend()
+        H = on_backend(H)
+        self.mean = xp.mean(H, axis=0)
+        total_var = float(xp.sum(xp.var(H, axis=0)))
+        self.scale = math.sqrt(total_var) if total_var > 0 else 1.0
         Z = (H - self.mean) / self.scale
         solver = "cholesky" if ridge > 0 else "svd"
-        self.probe = fit_linear(Z, np.asarray(y, dtype=np.int64), n_classes, alpha=ridge, solver=solver)
+        self.probe = fit_linear(Z, on_backend(y, "int64"), n_classes, alpha=ridge, solver=solver)
 
-    def predict(self, H: np.ndarray) -> np.ndarray:
-        Z = (np.asarray(H, dtype=np.float64) - self.mean) / self.scale
-        return np.asarray(self.probe.predict(Z))
+    def predict(self, H: Any) -> Any:
+        Z = (on_backend(H) - self.mean) / self.scale
+        return self.probe.predict(Z)
 
 
-def fit_readout(H: np.ndarray, y: np.ndarray, n_classes: int, ridge: float) -> LinearReadout:
+def fit_readout(H: Any, y: Any, n_classes: int, ridge: float) -> LinearReadout:
     ridge = check_number("ridge", ridge, NONNEG)
     return LinearReadout(H, y, n_classes, ridge)
 
 
-def _accuracy(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.mean(pred == y, axis=-1)
+def _accuracy(pred: Any, y: Any) -> Any:
+    """Accuracy along the last axis, computed on the backend; a float (or a host array of floats)."""
+    xp = B.resolve_backend()
+    hits = xp.astype(pred == on_backend(y, "int64"), xp.float64)
+    acc = xp.mean(hits, axis=-1)
+    return float(acc) if acc.ndim == 0 else B.to_numpy(acc)
 
 
 # --------------------------------------------------------------------------- representations
@@ -247,7 +276,8 @@ def few_shot_rows(
     for k in shots:
         idx = few_shot_indices(data.y_train, None if k == 0 else k, rng_seed(seed, "few_shot", k), n_classes=data.n_classes)
         for name, Htr in feats_tr.items():
-            readout = fit_readout(Htr[idx], data.y_train[idx], data.n_classes, ridge)
+            xp = B.get_namespace(Htr)
+            readout = fit_readout(xp.take(Htr, on_backend(idx, "int64"), axis=0), data.y_train[idx], data.n_classes, ridge)
             rows.append(_row(name, "few_shot", k, "accuracy", _accuracy(readout.predict(feats_te[name]), data.y_test)))
     return rows
 
@@ -330,13 +360,15 @@ def run_replicate(
     if shifts is None:
         shifts = {} if data.precomputed else dict(modalities.get(data.modality).default_levels)
     models, rows = train_representations(data, enc_cfg, sae_cfg, seed, representations, sae_k=sae_k)
-    feats_tr = {n: encode(m, data.X_train) for n, m in models.items()}
+    feats_tr = {n: encode(m, data.X_train) for n, m in models.items()}  # host copies (torch -> DLPack)
     feats_te = {n: encode(m, data.X_test) for n, m in models.items()}
-    for name in models:
+    for name in models:  # host metrics (quantiles, sorting, numpy.linalg)
         mono = monosemanticity_report(feats_te[name], data.y_test)
         rows += [_row(name, "monosemanticity", 0, k, mono[k]) for k in MONO_KEYS]
         geo = class_geometry(feats_tr[name], data.y_train)
         rows += [_row(name, "geometry", 0, k, geo[k]) for k in GEOMETRY_KEYS]
+    feats_tr = {n: on_backend(H) for n, H in feats_tr.items()}  # one move each to the backend's device
+    feats_te = {n: on_backend(H) for n, H in feats_te.items()}
     readouts = {n: fit_readout(feats_tr[n], data.y_train, data.n_classes, ridge) for n in models}
     rows += label_noise_rows(feats_tr, feats_te, data, label_noise, seed, ridge)
     rows += few_shot_rows(feats_tr, feats_te, data, few_shot, seed, ridge)

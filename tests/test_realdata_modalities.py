@@ -468,3 +468,19 @@ def test_memory_budget_refuses_up_front(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "over --memory-budget == 0.05 GB; lower --" in err, err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_probes_run_on_the_array_backend_with_equal_results(tmp_path):
+    """The real-data probes under array-api-strict on its second device (any silent mix with host numpy
+    would raise) give the numpy run's results.csv, and the manifest records the backend."""
+    pytest.importorskip("array_api_strict")
+    X, y = _vectors(90, 6)
+    np.savez(tmp_path / "f.npz", H=X, y=y)
+    outs = {}
+    for backend, extra in (("numpy", []), ("array_api_strict", ["--device", "device1"])):
+        out = tmp_path / backend
+        assert main(["--features", str(tmp_path / "f.npz"), "--out", str(out), "--backend", backend, *extra, *TINY]) == 0
+        outs[backend] = out
+        assert json.loads((out / "manifest.json").read_text())["backend"]["name"] == backend
+    assert (outs["numpy"] / "results.csv").read_bytes() == (outs["array_api_strict"] / "results.csv").read_bytes()
