@@ -79,7 +79,7 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     from reports import inputs, results, sections
     from reports.checks import ChecksJob, registry
     from sims.engine.validation import Interval, check_number
-    from reports.figures import two_feature_figure
+    from reports.figures import label_noise_models_figure, two_feature_figure
     from reports.layout import FigureBlock, render_pdf, render_png
 
     t0 = time.perf_counter()
@@ -158,14 +158,29 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         "(score variances lambda^2 vs (1 + w^2) lambda^2, App. B.3); right: symmetric label noise.",
         two_feature_figure(), height=2.7)
 
-    body: list[Any] = [*sections.formulas_section(claims, two_feature)]
+    rob = runs.get("robustness")
+    verdict = rob.json.get("verdict.json", {}) if rob is not None else {}
+    label_models = FigureBlock(
+        "label_noise_models", "Label-noise models: symmetric, class-conditional and margin-dependent",
+        "Left: J_poly / J_mono of the two-feature model (argmax, S = 0.9) against the noise rate r under symmetric "
+        "noise (eta = r), one-sided class-conditional noise (a, b) = (0, r) and margin-dependent noise (p_max = r, "
+        "tau = 0.1), for w = 1 and w = 3 (theory.two_feature, (E8), (E13), (E16)). Middle: the exact boundary of "
+        "(E14) above which J_mono > J_poly is possible (at the corner a -> 0, b -> 1), for three input-noise levels. "
+        "Right: the toy-model sweep's paired accuracy difference dense - superposed against the label-noise level, "
+        "one curve per label-noise kind in the run (classcond: 2k+1 -> 2k; margin: to the runner-up class), mean "
+        "and 95% t-interval over replicates (differences.csv).",
+        label_noise_models_figure(rob.tables["differences.csv"] if rob is not None else None,
+                                  (float(verdict["sparsity"]), int(verdict["m"]), int(verdict["n_train"]))
+                                  if {"sparsity", "m", "n_train"} <= set(verdict) else None), height=2.7)
+    body: list[Any] = [*sections.formulas_section(claims, two_feature), label_models]
     for key in ("margin", "robustness", "realdata"):
         body += parts[key].blocks
     body += sections.benchmarks_section(bench_dir)
     body += sections.limitations_section(claims, checks, runs, md_path)
     figs = {id(b): b for b in body if isinstance(b, FigureBlock)}
     number = {id(b): k for k, b in enumerate((b for b in body if isinstance(b, FigureBlock)), start=1)}
-    keyed = {"two_feature": two_feature, **{k: v for p in parts.values() for k, v in p.figures.items()}}
+    keyed = {"two_feature": two_feature, "label_noise_models": label_models,
+             **{k: v for p in parts.values() for k, v in p.figures.items()}}
     fig_numbers = {k: (number[id(b)], b.title) for k, b in keyed.items() if id(b) in number}
 
     def evidence(cid: str) -> list[str]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from sims.engine.stats import t_stats
 
-__all__ = ["grid", "representations", "two_feature_figure", "margin_accuracy_figure", "phase_table", "phase_figure", "separation_figure",
+__all__ = ["grid", "representations", "two_feature_figure", "label_noise_models_figure", "margin_accuracy_figure", "phase_table", "phase_figure", "separation_figure",
            "realdata_curves_figure", "realdata_mono_figure", "COLORS"]
 
 COLORS = {"mono": "#222222", "random": "#1f77b4", "antipodal": "#d62728", "frame": "#2ca02c",
@@ -76,6 +76,85 @@ def two_feature_figure(sparsities: Sequence[float] = (0.1, 0.5, 0.9), weight: fl
         axes[0, 0].set_title(f"two-feature model, w = {weight:g}: input noise")
         axes[0, 1].set_title(f"two-feature model, w = {weight:g}: label noise")
         axes[0, 0].legend(loc="best")
+
+    return draw
+
+
+def label_noise_models_figure(differences: Sequence[Mapping] | None = None, point: tuple | None = None,
+                              sparsity: float = 0.9) -> Draw:
+    """The three label-noise models side by side. Left: two-feature theory (argmax, lam = 0), J_poly / J_mono
+    against the noise rate r: symmetric eta = r, one-sided class-conditional transition = (0, r), margin
+    noise (p_max = r, tau = 0.1), at w = 1 and w = 3 (theory.two_feature.separation, (E8), (E13), (E16)).
+    Middle: where J_mono > J_poly is possible at all, the exact boundary 2 S^2 (1+w) = 3S + 1 + 12 lam^2/(1-S)
+    of (E14) in the (S, w) plane. Right: the n-feature picture from the toy-model robustness sweep
+    (``differences`` rows of differences.csv at ``point`` = (sparsity, m, n_train)): paired accuracy
+    difference dense - superposed against the label-noise level, one curve per label-noise kind in the run."""
+    from theory.two_feature import separation
+
+    r = np.linspace(0.0, 0.95, 96)
+    curves = []
+    for w, ls in ((1.0, "-"), (3.0, "--")):
+        sym = r[r < 0.5]
+        curves.append((sym, separation("poly", sparsity, label_noise=sym, weight=w)
+                       / separation("mono", sparsity, label_noise=sym, weight=w), COLORS["mono"], ls, f"symmetric, w = {w:g}"))
+        curves.append((r, separation("poly", sparsity, transition=(0.0, r), weight=w)
+                       / separation("mono", sparsity, transition=(0.0, r), weight=w), COLORS["antipodal"], ls,
+                       f"class-cond. (0, r), w = {w:g}"))
+        curves.append((r, separation("poly", sparsity, margin_noise=(r, 0.1), weight=w)
+                       / separation("mono", sparsity, margin_noise=(r, 0.1), weight=w), COLORS["random"], ls,
+                       f"margin (r, tau = 0.1), w = {w:g}"))
+    S = np.linspace(0.3, 0.995, 300)
+    bounds = {lam: (3 * S + 1 + 12 * lam**2 / (1 - S)) / (2 * S**2) - 1 for lam in (0.0, 0.1, 0.3)}
+    panel = []
+    if differences and point is not None:
+        Sf, mf, nf = point
+        pick = [d for d in differences if d.get("scenario") == "label_noise" and d.get("record", "accuracy") == "accuracy"
+                and abs(_finite(d.get("sparsity")) - Sf) < 1e-9 and int(_finite(d.get("m"))) == int(mf)
+                and int(_finite(d.get("n_train"))) == int(nf)]
+        for kind in sorted({d["kind"] for d in pick}):
+            ds = sorted((d for d in pick if d["kind"] == kind), key=lambda d: _finite(d["level"]))
+            panel.append((kind, [_finite(d["level"]) for d in ds], [_finite(d["diff_mean"]) for d in ds],
+                          [_finite(d["diff_lo"]) for d in ds], [_finite(d["diff_hi"]) for d in ds]))
+
+    def draw(fig: Any, rect: dict) -> None:
+        axes = grid(fig, rect, 1, 3)
+        ax = axes[0, 0]
+        for x, y, col, ls, lab in curves:
+            ax.plot(x, np.asarray(y), color=col, ls=ls, label=lab)
+        ax.axhline(1.0, color="0.5", lw=0.7)
+        ax.set_yscale("log")
+        ax.set_xlabel("noise rate r")
+        ax.set_ylabel("$J_{poly} / J_{mono}$ (< 1: mono separates better)")
+        ax.set_title(f"two features, S = {sparsity:g}")
+        ax.legend(loc="best", fontsize=5)
+        ax = axes[0, 1]
+        for (lam, wb), ls in zip(bounds.items(), ("-", "--", ":")):
+            ax.plot(S, np.clip(wb, 0, 20), color=COLORS["antipodal"], ls=ls, label=f"$\\lambda$ = {lam:g}")
+        ax.fill_between(S, np.clip(bounds[0.0], 0, 20), 20, color=COLORS["antipodal"], alpha=0.12)
+        ax.axhline(1.0, color="0.5", lw=0.7)
+        ax.set_ylim(0, 20)
+        ax.set_xlabel("sparsity S")
+        ax.set_ylabel("weight w")
+        ax.set_title("(E14): J_mono > J_poly possible above")
+        ax.legend(loc="upper right", fontsize=5)
+        ax = axes[0, 2]
+        if panel:
+            cols = {"symmetric": COLORS["mono"], "pair": COLORS["frame"], "classcond": COLORS["antipodal"],
+                    "margin": COLORS["random"]}
+            for kind, x, y, lo, hi in panel:
+                c = cols.get(kind, COLORS["trained"])
+                ax.plot(x, y, color=c, marker="o", ms=2, label=kind)
+                ax.fill_between(x, lo, hi, color=c, alpha=0.15, lw=0)
+            ax.axhline(0.0, color="0.5", lw=0.7)
+            ax.legend(loc="best", fontsize=5)
+            ax.set_title(f"toy models, S = {point[0]:g}, m = {point[1]}, n = {point[2]}")
+        else:
+            ax.text(0.5, 0.5, "no toy-model run with label noise\n(python -m sims.robustness_sweep\n"
+                    "--label-noise-kind symmetric,pair,classcond,margin)", ha="center", va="center",
+                    fontsize=6, transform=ax.transAxes)
+            ax.set_title("toy models")
+        ax.set_xlabel("label-noise level (eta, b or p_max)")
+        ax.set_ylabel("acc. dense - superposed")
 
     return draw
 

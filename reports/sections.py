@@ -100,7 +100,13 @@ def provenance(runs: Mapping[str, Any], checks: CheckRecord | None, build_git: A
 #: figures (keys of the parts' figure dicts) that show evidence for a claim, by id or id prefix
 CLAIM_FIGURES = {
     "paper.clean_poly_better": ("two_feature", "realdata_curves"),
-    "paper.label_noise_mono_better": ("two_feature", "realdata_curves"),
+    "paper.label_noise_mono_better": ("two_feature", "label_noise_models", "realdata_curves"),
+    "tf.J.transition_order": ("label_noise_models",),
+    "tf.J.margin_poly_wins": ("label_noise_models",),
+    "tf.transition.": ("label_noise_models",),
+    "tf.margin.": ("label_noise_models",),
+    "tf.probe.transition_reversal": ("label_noise_models",),
+    "tf.probe.margin_inversion": ("label_noise_models",),
     "paper.input_noise_reverses": ("two_feature", "margin_accuracy", "phase", "realdata_curves"),
     "margins.balance_noise": ("phase", "margin_accuracy"),
     "margins.matched_filter_bound": ("separation",),

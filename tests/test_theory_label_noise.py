@@ -402,3 +402,78 @@ def test_engine_flip_labels_is_the_theory_model():
         flip_labels(y[:3], 2, 0.5, 0, kind="margin")
     with pytest.raises(ValueError, match="kind == 'symmetric'; pass kind='margin'"):
         flip_labels(y[:3], 2, 0.5, 0, margin=np.zeros(3), scale=1.0)
+
+
+# ----------------------------------------------------------------------------------------- sweeps and report
+def _task_data(n=8, S=0.7, N=20000, seed=3):
+    from sims.engine.generators import FeatureSpec
+    from sims.robustness import scenarios as sc
+
+    return sc.make_task(FeatureSpec(n, sparsity=S), N, 100, seed)
+
+
+def test_sweep_label_noise_kinds():
+    """The toy-model sweep's opt-in kinds: classcond moves only odd labels, to label - 1, at the rate; margin
+    moves a label to the runner-up feature with probability rate exp(-margin / tau) (5 SE), nested in the rate;
+    the margin sweep's cell builds the same labels."""
+    from sims.margins import cell as mcell
+    from sims.robustness import scenarios as sc
+
+    data = _task_data()
+    y = data.y_train
+    Y = sc.noisy_labels(data, [0.0, 0.5, 1.0], kind="classcond")
+    odd = y % 2 == 1
+    assert np.array_equal(Y[0], y) and np.array_equal(Y[2], np.where(odd, y - 1, y))
+    moved = Y[1] != y
+    assert not np.any(moved & ~odd) and np.all(Y[1][moved] == y[moved] - 1)
+    f = moved[odd].mean()
+    assert abs(f - 0.5) <= 5 * math.sqrt(0.25 / odd.sum())
+    tau = 0.05
+    Y = sc.noisy_labels(data, [0.3, 0.9], kind="margin", tau=tau)
+    x = data.x_train
+    srt = np.sort(x, axis=1)
+    p = 0.9 * np.exp(-(srt[:, -1] - srt[:, -2]) / tau)
+    moved = Y[1] != y
+    assert abs(moved.mean() - p.mean()) <= 5 * math.sqrt(np.sum(p * (1 - p))) / len(p)
+    runner = np.argsort(-x, axis=1, kind="stable")
+    assert np.all((Y[1][moved] == runner[moved, 1]) | (Y[1][moved] == runner[moved, 0]))
+    assert np.all(x[moved, Y[1][moved]] == srt[moved, -2])  # to the runner-up value
+    assert np.all((Y[0] != y) <= moved)  # nested in the rate
+    cell = {"label_noise_kind": "margin", "n_features": 8, "margin_tau": tau}
+    got = mcell._noisy_labels(cell, x, y, np.array([0.3, 0.9]), 5)
+    assert np.all(x[got[1] != y, got[1][got[1] != y]] == srt[got[1] != y, -2])
+    assert mcell._label_noise_name(cell) == "label_margin" and mcell._label_noise_name({}) == "label"
+    with pytest.raises(ValueError, match=r"tau == 0, must be in \(0, 1e\+06\]|tau == 0"):
+        sc.noisy_labels(data, [0.3], kind="margin", tau=0.0)
+
+
+def test_sweep_configs_default_to_symmetric_noise():
+    from sims.margins.config import MarginConfig
+    from sims.robustness.config import RobustnessConfig
+
+    assert MarginConfig().label_noise_kind == "symmetric" and MarginConfig.quick().label_noise_kind == "symmetric"
+    assert RobustnessConfig().label_noise_kind == ("symmetric", "pair")
+    with pytest.raises(ValueError, match="margin_tau"):
+        MarginConfig(margin_tau=0.0)
+    with pytest.raises(ValueError, match="margin_tau"):
+        RobustnessConfig(margin_tau=-1.0)
+
+
+def test_label_noise_models_figure_draws():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from reports.figures import label_noise_models_figure
+
+    rows = [{"scenario": "label_noise", "record": "accuracy", "sparsity": 0.9, "m": 20, "n_train": 100, "kind": k,
+             "level": lv, "diff_mean": -0.1 + 0.05 * lv, "diff_lo": -0.2, "diff_hi": 0.0}
+            for k in ("symmetric", "classcond", "margin") for lv in (0.0, 0.4, 0.8)]
+    for args in ((rows, (0.9, 20, 100)), (None, None)):
+        fig = plt.figure(figsize=(9, 3))
+        label_noise_models_figure(*args)(fig, dict(left=0.06, right=0.98, top=0.85, bottom=0.2))
+        assert len(fig.axes) == 3
+        if args[0] is not None:
+            assert len(fig.axes[2].lines) >= 3  # one curve per kind (and the zero line)
+        plt.close(fig)

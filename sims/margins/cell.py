@@ -311,8 +311,36 @@ def _cell_code(cell: dict, seed: int, rep: int, n_rep: int) -> np.ndarray:
                       toy=(cell.get("toy_steps", 2000), cell.get("toy_batch", 256), cell.get("toy_lr", 0.01)))
 
 
-def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
+def _label_noise_name(cell: dict) -> str:
+    """The ``noise`` value of label-noise rows: "label" (symmetric, the default) or "label_<kind>"."""
+    kind = cell.get("label_noise_kind", "symmetric")
+    return "label" if kind == "symmetric" else f"label_{kind}"
+
+
+def _noisy_labels(cell: dict, x: np.ndarray, y: np.ndarray, rates: np.ndarray, seed: Any) -> np.ndarray:
+    """Training labels under every rate ``(L, n)``, flips nested in the rate, by the cell's label_noise_kind:
+    symmetric (the default), classcond (class 2k+1 -> 2k at the rate: the one-sided class-conditional noise
+    of theory.two_feature, transition=(0, rate), on each feature pair) or margin (flip w.p.
+    rate exp(-(x_top - x_runner-up) / margin_tau) to the runner-up class: margin_noise=(rate, tau))."""
     from sims.engine.generators import flip_labels
+
+    kind, n = cell.get("label_noise_kind", "symmetric"), cell["n_features"]
+    if kind == "symmetric":
+        return B.to_numpy(flip_labels(y, n, rates[:, None], seed))
+    if kind == "classcond":
+        T = np.eye(n)
+        for k in range(1, n, 2):
+            T[k, k], T[k, k - 1] = 0.0, 1.0
+        return B.to_numpy(flip_labels(y, n, rates[:, None], seed, kind="matrix", matrix=T))
+    order = np.argsort(-x, axis=1, kind="stable")
+    top, runner = x[np.arange(len(x)), order[:, 0]], order[:, 1]
+    runner = np.where(runner == y, order[:, 0], runner)  # ties at the top: the other tied feature
+    return B.to_numpy(flip_labels(y, n, rates[:, None], seed, kind="margin",
+                                  margin=top - x[np.arange(len(x)), runner], scale=float(cell["margin_tau"]),
+                                  target=runner))
+
+
+def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
     from sims.engine.probes import fit_linear
     from sims.margins.config import CACHE_SHARE, memory_plan
     from theory import margins as T
@@ -353,7 +381,7 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
     eta_all = np.unique(np.concatenate([[0.0], etas]))
     probes = []
     for nt in n_trains:
-        y_sets = B.to_numpy(flip_labels(y_tr[:nt], n, eta_all[:, None], B.seed_sequence(ss, "flip")))  # (L, nt)
+        y_sets = _noisy_labels(cell, x_tr[:nt], y_tr[:nt], eta_all, B.seed_sequence(ss, "flip"))  # (L, nt)
         probe = fit_linear(H_tr[:nt], y_sets, n, label_sets=True)
         probes.append((B.to_numpy(probe.coef), B.to_numpy(probe.intercept)))  # (L, m, n), (L, n)
 
@@ -483,7 +511,8 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
         for i, ev in enumerate(eta_all):
             if ev in etas:
                 h_, g_ = pr_eta[j][i]
-                rows.append({**base, "record": "readout", "readout": "probe", "noise": "label", "level": float(ev),
+                rows.append({**base, "record": "readout", "readout": "probe", "noise": _label_noise_name(cell),
+                             "level": float(ev),
                              "n_train": nt, "acc": float(cat(h_).mean()), "covered": cov_frac,
                              **_quantiles(cat(g_))})
         for i, lv in enumerate(lams):

@@ -38,6 +38,12 @@ def build_parser() -> cli.ArgumentParser:
                         f"{','.join(f'{x:g}' for x in d.input_noise)})")
     v.add_argument("--label-noise", type=cli.floats, default=None,
                    help=f"symmetric label-noise rates eta in [0, 1] for the probes (default: {','.join(f'{x:g}' for x in d.label_noise)})")
+    v.add_argument("--label-noise-kind", default=None, choices=("symmetric", "classcond", "margin"),
+                   help="label-noise model of the probes' training labels (default: symmetric; classcond: class "
+                        "2k+1 -> 2k at the rate; margin: flip w.p. rate exp(-(top - runner-up feature) / "
+                        "--margin-tau) to the runner-up class); rows then read noise = label_<kind>")
+    v.add_argument("--margin-tau", type=float, default=None,
+                   help=f"tau of --label-noise-kind margin, in (0, 1e6] (default: {d.margin_tau:g})")
     v.add_argument("--n-train", type=cli.ints, default=None,
                    help=f"probe training sizes, integers in [2, 1e6] (default: {','.join(str(x) for x in d.n_train)})")
     f = p.add_argument_group("fixed parameters")

@@ -92,6 +92,12 @@ class MarginConfig(SweepConfig):
     toy_steps: int = 2000
     toy_batch: int = 256
     toy_lr: float = 0.01
+    #: label-noise model of the probes' training labels (opt in; rows then read noise = label_<kind>):
+    #: symmetric (to a uniformly chosen other class), classcond (one-sided class-conditional: class 2k+1 -> 2k at
+    #: the rate, class 2k never; theory.two_feature transition=(0, rate)), margin (flip w.p. rate exp(-margin /
+    #: margin_tau) to the runner-up class, margin = top minus runner-up feature; margin_noise=(rate, tau))
+    label_noise_kind: Literal["symmetric", "classcond", "margin"] = "symmetric"
+    margin_tau: float = 0.1
     memory_budget: float = 4.0  # GB of arrays per cell (test samples are evaluated in chunks that fit)
 
     def validate(self) -> None:
@@ -123,6 +129,7 @@ class MarginConfig(SweepConfig):
         check_number("toy_steps", self.toy_steps, Interval(1, 1_000_000, "[]"), integer=True)
         check_number("toy_batch", self.toy_batch, Interval(1, 1_000_000, "[]"), integer=True)
         check_number("toy_lr", self.toy_lr, Interval(0.0, 10.0, "(]"))
+        check_number("margin_tau", self.margin_tau, Interval(0.0, 1e6, "(]"))
         if not any(cell_is_valid(c, n_rep_of(q, m), m) for c in self.code for q in self.ratio):
             raise ValueError(
                 f"code == {self.code!r} with ratio == {self.ratio!r} has no valid cell: mono needs ratio 1, "

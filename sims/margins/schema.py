@@ -19,8 +19,10 @@ SCHEMA = Schema("Main job: margins and separation", "python -m sims.margin_sweep
     Table("results.csv", "One row per cell x replicate x measure (a cell is code x ratio x sparsity).", _COMMON, {
         "readout": (
             C("readout", "str", "matched_filter (argmax of W^T h) or probe (least squares on h)"),
-            C("noise", "str", "the corruption of this row: input (Gaussian noise on x) or label (symmetric flips)"),
-            C("level", "float", "its strength: input-noise scale lam or label-noise rate eta"),
+            C("noise", "str", "the corruption of this row: input (Gaussian noise on x) or label (symmetric flips); "
+                              "label_classcond / label_margin with --label-noise-kind classcond / margin"),
+            C("level", "float", "its strength: input-noise scale lam or label-noise rate eta (the rate of the "
+                                "class-conditional flips, or p_max of the margin noise)"),
             C("n_train", "int", "training samples of the probe (NaN for the matched filter)"),
             C("acc", "float", "test accuracy"),
             C("covered", "float", "share of test samples whose true feature is represented and active"),

@@ -52,7 +52,8 @@ def _cell(cell: dict, seed: int) -> list[dict]:
                                      "level": float(lv), "n_train": int(nt), "acc": float(acc[k][j][i])})
 
         for kind in cell["label_noise_kind"]:
-            acc = sc.label_noise(W, data, cell["label_noise"], kind=kind, n_train=ns, b=b, **kw)
+            acc = sc.label_noise(W, data, cell["label_noise"], kind=kind, n_train=ns, b=b,
+                                 tau=cell.get("margin_tau", 0.1), **kw)
             emit("label_noise", kind, "", cell["label_noise"], ns, acc)
         nn = tuple(sorted(cell["noise_n_train"]))
         for kind in cell["input_noise_kind"]:

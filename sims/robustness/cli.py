@@ -54,7 +54,10 @@ def build_parser() -> cli.ArgumentParser:
     s = p.add_argument_group("scenarios")
     s.add_argument("--n-train", type=cli.ints, help=f"training sizes of the label-noise scenario; the largest is the pool of few-shot and OOD (default {_j(d.n_train)})")
     s.add_argument("--label-noise", type=cli.floats, help=f"label-noise rates eta in [0, 1] (default {_j(d.label_noise)})")
-    s.add_argument("--label-noise-kind", type=cli.strings, help=f"of symmetric, pair (default {_j(d.label_noise_kind)})")
+    s.add_argument("--label-noise-kind", type=cli.strings, help=f"of symmetric, pair, classcond (one-sided "
+                   f"class-conditional 2k+1 -> 2k), margin (near the decision boundary, scale --margin-tau) "
+                   f"(default {_j(d.label_noise_kind)})")
+    s.add_argument("--margin-tau", type=float, help=f"tau of --label-noise-kind margin, in (0, 1e6] (default {d.margin_tau})")
     s.add_argument("--input-noise", type=cli.floats, help=f"input-noise std lam >= 0 (default {_j(d.input_noise)})")
     s.add_argument("--input-noise-kind", type=cli.strings, help=f"of {_j(NOISE_KINDS)} (default {_j(d.input_noise_kind)})")
     s.add_argument("--noise-at", type=cli.strings, help=f"where input noise is added, of test, train, both (default {_j(d.noise_at)})")

@@ -8,7 +8,8 @@ dimensions m (n = --n-features planted features, so n/m = superposition pressure
 comparator, trained "nonneg", planted "random" and "mono"), the four scenarios of ``sims.robustness.scenarios``:
 
 * label noise (symmetric and pair/asymmetric, rates --label-noise, every --n-train; noise on the
-  TRAINING labels, accuracy on clean test labels);
+  TRAINING labels, accuracy on clean test labels; opt in: classcond = one-sided class-conditional 2k+1 -> 2k,
+  margin = flips near the decision boundary with scale --margin-tau, as in theory.two_feature);
 * input noise (Gaussian and uniform of std --input-noise on the planted features x, added at --noise-at:
   "test" = probe trained clean, "both" = training and test inputs noisy; training sizes --noise-n-train);
 * few-shot (--few-shot k per class; 0 = all max(--n-train) training samples);
@@ -66,7 +67,7 @@ class RobustnessConfig(SweepConfig):
     comparators: tuple[Literal["superposed", "dense", "nonneg", "random", "mono"], ...] = fixed(COMPARATORS)
     n_train: tuple[int, ...] = fixed((100, 200, 500, 1000, 2000, 5000, 10000))
     label_noise: tuple[float, ...] = fixed((0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9))
-    label_noise_kind: tuple[Literal["symmetric", "pair"], ...] = fixed(("symmetric", "pair"))
+    label_noise_kind: tuple[Literal["symmetric", "pair", "classcond", "margin"], ...] = fixed(("symmetric", "pair"))
     input_noise: tuple[float, ...] = fixed((0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.6, 1.0))
     input_noise_kind: tuple[NoiseKind, ...] = fixed(("gaussian", "uniform"))
     noise_at: tuple[Literal["test", "train", "both"], ...] = fixed(("test", "both"))
@@ -90,6 +91,7 @@ class RobustnessConfig(SweepConfig):
     theory_test: int = 2000
     fig_sparsity: float = 0.9
     fig_m: int = 20
+    margin_tau: float = 0.1  # tau of label_noise_kind "margin" (opt in)
     memory_budget: float = 4.0  # GB of arrays per cell; a config that needs more is refused up front
 
     def validate(self) -> None:
@@ -134,6 +136,7 @@ class RobustnessConfig(SweepConfig):
         check_number("train_batch", self.train_batch, Interval(1, 10**5), integer=True)
         check_number("train_lr", self.train_lr, Interval(0.0, 1.0, "(]"))
         check_number("alpha", self.alpha, Interval(0.0, 1e6))
+        check_number("margin_tau", self.margin_tau, Interval(0.0, 1e6, "(]"))
         check_number("theory_pop", self.theory_pop, Interval(1000, 10**7), integer=True)
         check_number("theory_test", self.theory_test, Interval(100, 10**6), integer=True)
         if self.theory and self.theory_pop < 4 * nmax:

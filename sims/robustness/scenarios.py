@@ -14,7 +14,10 @@ labels.**
 Scenarios (each returns accuracies with a leading code axis ``K``):
 
 * :func:`label_noise`: the training labels are flipped with probability ``eta`` (``"symmetric"``: to a
-  uniformly chosen other class; ``"pair"``, asymmetric: ``c -> c+1 mod C``); flips are nested in
+  uniformly chosen other class; ``"pair"``, asymmetric: ``c -> c+1 mod C``; ``"classcond"``, one-sided
+  class-conditional: ``2k+1 -> 2k`` at ``eta``, class ``2k`` never (theory.two_feature ``transition=(0, eta)``
+  on each feature pair); ``"margin"``, near the decision boundary: with probability ``eta exp(-margin / tau)``
+  to the runner-up class, margin = top minus runner-up planted feature (``margin_noise=(eta, tau)``)); flips are nested in
   ``eta`` and shared by the nested training subsets ``[:n_train]``; one factorization of the training
   code per ``n_train`` serves every ``eta`` (label sets).
 * :func:`input_noise`: ``x + lam z`` on the planted features, before the code, ``z`` i.i.d. ``N(0, 1)``
@@ -83,7 +86,7 @@ __all__ = [
 ]
 
 PROBES = ("ls", "softmax")
-LABEL_NOISE_KINDS = ("symmetric", "pair")
+LABEL_NOISE_KINDS = ("symmetric", "pair", "classcond", "margin")
 INPUT_NOISE_KINDS = NOISE_KINDS
 NOISE_AT = ("test", "train", "both")
 SHIFT_KINDS = ("density", "amplitude", "frequency")
@@ -204,19 +207,36 @@ def _accuracy(H: np.ndarray, coef: np.ndarray, icpt: np.ndarray, y: np.ndarray) 
 # ---------------------------------------------------------------------------------------------------
 # label noise
 # ---------------------------------------------------------------------------------------------------
-def noisy_labels(data: TaskData, rates: Any, *, kind: str = "symmetric", n_train: int | None = None) -> np.ndarray:
+def noisy_labels(data: TaskData, rates: Any, *, kind: str = "symmetric", n_train: int | None = None,
+                 tau: float = 0.1) -> np.ndarray:
     """The noisy training labels used by :func:`label_noise`: ``(R, n_train)`` for ``R`` rates
-    (flips nested in the rate; rows ``[:k]`` are the labels of the first ``k`` samples)."""
+    (flips nested in the rate; rows ``[:k]`` are the labels of the first ``k`` samples). ``tau``: the scale
+    of ``kind="margin"``."""
     check_option("kind", kind, LABEL_NOISE_KINDS)
     r = check_values("rates", rates, UNIT)
     r = np.atleast_1d(r)
     N = data.n_train if n_train is None else check_number("n_train", n_train, Interval(1, data.n_train), integer=True)
     ss = B.seed_sequence(data.seed, "scenario", "label-noise", kind)
-    return np.asarray(B.to_numpy(flip_labels(data.y_train[:N], data.n_classes, r[:, None], ss, kind=kind)))
+    y, C = data.y_train[:N], data.n_classes
+    if kind == "classcond":
+        T = np.eye(C)
+        for k in range(1, C, 2):
+            T[k, k], T[k, k - 1] = 0.0, 1.0
+        return np.asarray(B.to_numpy(flip_labels(y, C, r[:, None], ss, kind="matrix", matrix=T)))
+    if kind == "margin":
+        tau = check_number("tau", tau, Interval(0.0, 1e6, "(]"))
+        x = data.x_train[:N]
+        order = np.argsort(-x, axis=1, kind="stable")
+        rows = np.arange(N)
+        runner = np.where(order[:, 1] == y, order[:, 0], order[:, 1])  # ties at the top: the other tied feature
+        return np.asarray(B.to_numpy(flip_labels(y, C, r[:, None], ss, kind="margin", margin=x[rows, order[:, 0]]
+                                                 - x[rows, runner], scale=tau, target=runner)))
+    return np.asarray(B.to_numpy(flip_labels(y, C, r[:, None], ss, kind=kind)))
 
 
 def label_noise(W: Any, data: TaskData, rates: Any, *, kind: str = "symmetric", n_train: Any = None,
-                readout: str = "hidden", b: Any = None, probe: str = "ls", alpha: float = 0.0) -> np.ndarray:
+                readout: str = "hidden", b: Any = None, probe: str = "ls", alpha: float = 0.0,
+                tau: float = 0.1) -> np.ndarray:
     """Clean-test accuracy of probes trained on noisy labels.
 
     Returns ``(K, len(n_train), len(rates))`` for a batch of codes, ``(len(n_train), len(rates))`` for one.
@@ -225,7 +245,7 @@ def label_noise(W: Any, data: TaskData, rates: Any, *, kind: str = "symmetric", 
     rates = np.atleast_1d(check_values("rates", rates, UNIT))
     ns = _n_trains(data, n_train)
     W, b, single = _codes(W, b, data.n_classes)
-    Y = noisy_labels(data, rates, kind=kind, n_train=max(ns))  # (R, N)
+    Y = noisy_labels(data, rates, kind=kind, n_train=max(ns), tau=tau)  # (R, N)
     C = data.n_classes
     out = np.empty((W.shape[0], len(ns), len(rates)))
     for k in range(W.shape[0]):

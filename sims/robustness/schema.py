@@ -20,8 +20,8 @@ _KEYS = (
 )
 _SCEN = (
     C("scenario", "str", "label_noise, input_noise, few_shot or ood"),
-    C("kind", "str", "symmetric / pair (label noise), gaussian / uniform (input noise), density / amplitude / "
-                     "frequency (ood), k (few-shot)"),
+    C("kind", "str", "symmetric / pair (label noise; opt in: classcond / margin), gaussian / uniform (input "
+                     "noise), density / amplitude / frequency (ood), k (few-shot)"),
     C("at", "str", "where input noise enters: test, train or both (\"\" for other scenarios)"),
     C("level", "float", "eta, lam, k or the shift value"),
     C("n_train", "int", "training samples of the probe"),
