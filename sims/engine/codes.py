@@ -417,7 +417,7 @@ def interference(W: Any) -> Any:
 
 def _zero_diagonal(G: Any, xp: Any) -> Any:
     """``G (..., n, n)`` with its diagonal set to 0."""
-    off = ~xp.astype(xp.eye(G.shape[-1], dtype=G.dtype), xp.bool)
+    off = ~xp.astype(xp.eye(G.shape[-1], dtype=G.dtype, device=B.device_of(G)), xp.bool)
     return xp.where(off, G, xp.zeros_like(G))
 
 

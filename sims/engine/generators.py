@@ -258,7 +258,7 @@ def sample_features(
     u_d = B.asarray(u, xp, dtype=xp.float64)
     amp_d = B.asarray(amp, xp, dtype=dt)
     t_d = B.asarray(thresh, xp, dtype=xp.float64)
-    zero = xp.zeros((), dtype=dt)
+    zero = xp.zeros((), dtype=dt, device=B.device_of(amp_d))
     # amp * 1[u >= t] (+ 0 turns the -0.0 of negative amplitudes into +0.0); a multiply by the mask
     # is several times faster than xp.where on numpy and gives identical values
     return amp_d * xp.astype(u_d >= t_d, dt) + zero  # (N, n) or (I, N, n)
@@ -304,9 +304,10 @@ def make_labels(
     # random keys r ~ U[0,1) per (row, feature); among the tied maxima the largest key wins, which is
     # a uniform choice among them (the keys are i.i.d. and continuous)
     r = B.draw_rows(B.seed_sequence(seed, _KEY_TIES), start, start + N, lambda g, k: g.random((k, n)))
-    r_d = B.asarray(r, xp, dtype=xp.float64)
+    dev = B.device_of(x)
+    r_d = B.asarray(r, xp, dtype=xp.float64, device=dev)
     is_max = x == xp.max(x, axis=-1, keepdims=True)  # (..., N, n)
-    keyed = xp.where(is_max, r_d, xp.asarray(-1.0, dtype=xp.float64))
+    keyed = xp.where(is_max, r_d, xp.asarray(-1.0, dtype=xp.float64, device=dev))
     return xp.astype(xp.argmax(keyed, axis=-1), xp.int64)
 
 
@@ -411,28 +412,29 @@ def flip_labels(
         raise ValueError(f"rate.shape == {rate_h.shape} does not broadcast against y.shape == {tuple(y.shape)}") from None
 
     uu = B.draw_rows(B.seed_sequence(seed, _KEY_FLIP), start, start + N, lambda g, k: g.random((k, 2)))
-    u1 = B.asarray(np.ascontiguousarray(uu[:, 0]), xp, dtype=xp.float64)  # (N,)
+    dev = B.device_of(y)
+    u1 = B.asarray(np.ascontiguousarray(uu[:, 0]), xp, dtype=xp.float64, device=dev)  # (N,)
     u2h = uu[:, 1]
     y = xp.astype(y, xp.int64)
     if kind == "margin" and target is not None:
         _check_labels("target", target, C, B.get_namespace(target))
-        new = xp.broadcast_to(xp.astype(B.asarray(B.to_numpy(target), xp), xp.int64), tuple(y.shape))
+        new = xp.broadcast_to(xp.astype(B.asarray(B.to_numpy(target), xp, device=dev), xp.int64), tuple(y.shape))
     elif kind in ("symmetric", "margin"):
-        shift = B.asarray(np.floor(u2h * (C - 1)).astype(np.int64), xp)  # in 0..C-2
+        shift = B.asarray(np.floor(u2h * (C - 1)).astype(np.int64), xp, device=dev)  # in 0..C-2
         new = (y + 1 + shift) % C
     elif kind == "symmetric_all":
-        new = xp.broadcast_to(B.asarray(np.floor(u2h * C).astype(np.int64), xp), tuple(y.shape))
+        new = xp.broadcast_to(B.asarray(np.floor(u2h * C).astype(np.int64), xp, device=dev), tuple(y.shape))
     elif kind == "pair":
         new = (y + 1) % C
     else:
         # inverse CDF: c' = #{c : cumT[y, c] <= u2}, clipped to C - 1 against round-off in the sums
-        cum = B.asarray(np.cumsum(T, axis=1), xp, dtype=xp.float64)  # (C, C)
-        u2 = B.asarray(u2h, xp, dtype=xp.float64)
+        cum = B.asarray(np.cumsum(T, axis=1), xp, dtype=xp.float64, device=dev)  # (C, C)
+        u2 = B.asarray(u2h, xp, dtype=xp.float64, device=dev)
         rows = xp.take(cum, xp.reshape(y, (-1,)), axis=0)  # (prod(y.shape), C)
         rows = xp.reshape(rows, tuple(y.shape) + (C,))
         new = xp.sum(xp.astype(rows <= u2[:, None], xp.int64), axis=-1)
-        new = xp.minimum(new, xp.asarray(C - 1, dtype=xp.int64))
-    r_d = B.asarray(rate_h, xp, dtype=xp.float64)
+        new = xp.minimum(new, xp.asarray(C - 1, dtype=xp.int64, device=dev))
+    r_d = B.asarray(rate_h, xp, dtype=xp.float64, device=dev)
     return xp.where(u1 < r_d, new, y)
 
 
@@ -474,8 +476,8 @@ def add_input_noise(
     N, n = x.shape[-2], x.shape[-1]
     law = _NOISE_LAWS[kind]
     z = B.draw_rows(B.seed_sequence(seed, _KEY_NOISE, kind), start, start + N, lambda g, k: law(g, k, n))  # (N, n)
-    z_d = B.asarray(z, xp, dtype=x.dtype)
-    s_d = B.asarray(s, xp, dtype=x.dtype)
+    z_d = B.asarray(z, xp, dtype=x.dtype, device=B.device_of(x))
+    s_d = B.asarray(s, xp, dtype=x.dtype, device=B.device_of(x))
     return x + s_d * z_d
 
 
@@ -534,7 +536,7 @@ def few_shot_indices(
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])  # start of each class in `order`
     take = (first[:, None] + np.arange(k)[None, :]).ravel()  # (C*k,)
     idx = np.sort(order[take]).astype(np.int64)
-    return B.asarray(idx, xp)
+    return B.asarray(idx, xp, device=B.device_of(y))
 
 
 def shift_spec(

@@ -104,7 +104,7 @@ def margins(scores: Any) -> Any:
 
 def _onehot(y: Any, C: int, xp: Any) -> Any:
     """Boolean ``(..., n, C)``: ``y[..., i] == c``."""
-    return xp.astype(y, xp.int64)[..., None] == xp.arange(C, dtype=xp.int64)
+    return xp.astype(y, xp.int64)[..., None] == xp.arange(C, dtype=xp.int64, device=B.device_of(y))
 
 
 def signed_margins(scores: Any, y: Any) -> Any:
@@ -118,9 +118,10 @@ def signed_margins(scores: Any, y: Any) -> Any:
     _check_labels("y", y, C, xp)
     _check_broadcast("scores[..., 0]", tuple(scores.shape[:-1]), "y", tuple(y.shape))
     hot = _onehot(y, C, xp)  # (..., n, C)
-    zero = xp.zeros((), dtype=scores.dtype)
+    dev = B.device_of(scores)
+    zero = xp.zeros((), dtype=scores.dtype, device=dev)
     true = xp.sum(xp.where(hot, scores, zero), axis=-1)
-    other = xp.max(xp.where(hot, xp.asarray(-xp.inf, dtype=scores.dtype), scores), axis=-1)
+    other = xp.max(xp.where(hot, xp.asarray(-xp.inf, dtype=scores.dtype, device=dev), scores), axis=-1)
     return true - other
 
 
@@ -128,7 +129,9 @@ def _safe_ratio(num: Any, den: Any, xp: Any) -> Any:
     """``num / den`` with ``den == 0`` → ``inf`` (num > 0) or ``nan`` (num == 0), without warnings."""
     pos = den > 0
     q = num / xp.where(pos, den, xp.ones_like(den))
-    fallback = xp.where(num > 0, xp.asarray(xp.inf, dtype=num.dtype), xp.asarray(xp.nan, dtype=num.dtype))
+    dev = B.device_of(num)
+    fallback = xp.where(num > 0, xp.asarray(xp.inf, dtype=num.dtype, device=dev),
+                        xp.asarray(xp.nan, dtype=num.dtype, device=dev))
     return xp.where(pos, q, fallback)
 
 
@@ -164,7 +167,7 @@ def fisher_separation(v: Any, y: Any, *, classes: tuple[int, int] = (0, 1)) -> A
     if a == b:
         raise ValueError(f"classes == {classes!r}, must be two distinct labels")
     yy = xp.astype(y, xp.int64)
-    zero = xp.zeros((), dtype=v.dtype)
+    zero = xp.zeros((), dtype=v.dtype, device=B.device_of(v))
     stats = []
     for c in (a, b):
         mask = yy == c
@@ -176,7 +179,7 @@ def fisher_separation(v: Any, y: Any, *, classes: tuple[int, int] = (0, 1)) -> A
     (na, ma, va), (nb, mb, vb) = stats
     J = _safe_ratio((ma - mb) ** 2, va + vb, xp)
     empty = (na == 0) | (nb == 0)
-    return xp.where(empty, xp.asarray(xp.nan, dtype=v.dtype), J)
+    return xp.where(empty, xp.asarray(xp.nan, dtype=v.dtype, device=B.device_of(v)), J)
 
 
 def fisher_ratio(H: Any, y: Any, n_classes: int) -> Any:

@@ -251,7 +251,7 @@ def _singular(solver: str, alpha: float, dtype: Any, what: str) -> ValueError:
     if alpha == 0:
         hint = "use solver='svd' or alpha > 0"
     else:
-        hint = f"use solver='svd' (or 'auto'), a larger alpha, or float64"
+        hint = "use solver='svd' (or 'auto'), a larger alpha, or float64"
     return ValueError(
         f"H is numerically rank deficient for solver == {solver!r} with alpha == {alpha:g} in {dtype} "
         f"({what}); {hint}"

@@ -244,7 +244,8 @@ def init_params(config: ToyModelConfig, xp: Any = None) -> tuple[Any, Any]:
     std = math.sqrt(2.0 / (m + n))
     W = np.stack([B.rng(config.seed, _INIT_KEY, k).standard_normal((m, n)) * std for k in config.keys()])
     dt = B.resolve_dtype(xp, config.dtype)
-    return B.asarray(W, xp, dtype=dt), xp.zeros((config.n_instances, n), dtype=dt)
+    Wd = B.asarray(W, xp, dtype=dt)
+    return Wd, xp.zeros((config.n_instances, n), dtype=dt, device=B.device_of(Wd))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -454,7 +455,7 @@ def _resolve_threads(threads: int | None, I: int) -> int:
 def _unpack(xp: Any, theta: Any, m: int, solver: str) -> tuple[Any, Any]:
     """Copies of W (I, m, n) and b (I, n) out of θ (so later updates never alias them)."""
     if solver == "numpy":
-        return xp.asarray(theta[:, :m, :].copy()), xp.asarray(theta[:, m, :].copy())
+        return B.asarray(theta[:, :m, :].copy(), xp), B.asarray(theta[:, m, :].copy(), xp)
     return theta[:, :m, :], theta[:, m, :]
 
 

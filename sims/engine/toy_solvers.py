@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from sims.engine.backend import device_of
+
 _CHUNK = 4  # default instances per chunk of the numpy solver (P2: ~2.5 MB of buffers per chunk)
 
 
@@ -23,7 +25,7 @@ def _loss_from_pre(xp: Any, pre: Any, x: Any, imp: Any) -> Any:
     """
     rows = pre.shape[-2]
     r = pre * xp.astype(pre > 0, pre.dtype) - x                       # (..., B, n)  x̂ − x
-    col = xp.matmul(xp.ones((1, rows), dtype=pre.dtype), r * r)        # (..., 1, n)  Σ_rows (x̂ − x)²
+    col = xp.matmul(xp.ones((1, rows), dtype=pre.dtype, device=device_of(pre)), r * r)  # (..., 1, n)  Σ_rows (x̂ − x)²
     return xp.sum(col[..., 0, :] * imp, axis=-1) / rows
 
 
@@ -40,12 +42,12 @@ def _grad_generic(xp: Any, theta: Any, x: Any, scale: Any, imp: Any, m: int, rec
     n, rows, dt = theta.shape[-1], x.shape[-2], theta.dtype
     W = theta[..., :m, :]                                              # (I, m, n)
     h = xp.matmul(x, _contiguous_transpose(xp, W))                     # (I, B, m)  h = x Wᵀ
-    H = xp.concat([h, xp.ones(tuple(h.shape[:-1]) + (1,), dtype=dt)], axis=-1)  # (I, B, m+1) h̃ = [h, 1]
+    H = xp.concat([h, xp.ones(tuple(h.shape[:-1]) + (1,), dtype=dt, device=device_of(h))], axis=-1)  # (I, B, m+1) h̃
     P = xp.matmul(H, theta)                                            # (I, B, n)  pre = h̃ θ (6)
     loss = _loss_from_pre(xp, P, x, imp) if record else None
     D = (P - x) * xp.astype(P > 0, dt)                                 # (I, B, n)  (2) / s
     G = xp.matmul(xp.matrix_transpose(x), D)                           # (I, n, n)  xᵀ D
-    db = xp.matmul(xp.ones((1, rows), dtype=dt), D)                    # (I, 1, n)  1ᵀ D
+    db = xp.matmul(xp.ones((1, rows), dtype=dt, device=device_of(D)), D)   # (I, 1, n)  1ᵀ D
     Ga = xp.concat([G, db], axis=-2) * scale                           # (I, n+1, n)  (7)
     G = Ga[..., :n, :]
     dW = xp.matmul(W, G + xp.matrix_transpose(G))                      # (I, m, n)  (5)
