@@ -364,8 +364,8 @@ def verify_finite_sample(p: dict[str, Any], rng: np.random.Generator, ns=(50, 20
 
     rows, ok = {}, True
     for n in ns:
-        r = sm.finite_sample_mc(p["task"], p["code"], p["S"], n, reps, rng, label_noise=p["eta"],
-                                input_noise=p["lam"], weight=p["w"], noise=p["noise"], exact_error=exact)
+        r = sm.finite_sample_mc(p["task"], p["code"], p["S"], n, reps, rng, input_noise=p["lam"], weight=p["w"],
+                                noise=p["noise"], exact_error=exact, **_label_kw(p))
         ex = float(tf.finite_sample_error(p["code"], p["S"], n, **kw))
         nor = float(tf.finite_sample_error(p["code"], p["S"], n, method="normal", **kw))
         rows[n] = {"sim": r["mean"] - pop, "se": r["se"], "expansion": ex - pop, "normal": nor - pop}
@@ -1038,7 +1038,9 @@ _c(id="tf.probe.transition_reversal", statement="argmax, class-conditional noise
    "only slivers at lam = 0 (a threshold crossing the atom at 0)")
 _c(id="tf.probe.margin_inversion", statement="argmax, margin-dependent noise: the population LS probe keeps the "
    "threshold E v' and predicts the inverted rule exactly when p_max > p*(S, tau) = E|x1-x2|/(2 E[|x1-x2| "
-   "exp(-|x1-x2|/tau)]) >= 1/2; there its clean error is 1 - the clean-label error, so mono's is lower.",
+   "exp(-|x1-x2|/tau)]) >= 1/2; there its clean error is 1 - its error without label noise, so the order of "
+   "the two codes reverses (mono ahead wherever poly is ahead without label noise: argmax on the grids of "
+   "paper.clean_poly_better).",
    assumptions=_DOMAIN[:1] + (_MARGIN,), expressions=lexpr("margin.E_gap", "margin.E_gap_weighted"),
    check=_check_margin_probe, verdict="holds",
    verdict_text="P(y~ = 1) = 1/2 gives tau = E v' (E10); the slope has the sign of Cov(v', r~) = Dt/4 and "
