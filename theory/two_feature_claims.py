@@ -393,6 +393,10 @@ def _repeat(rng, k: int, fn, **fixed) -> CheckResult:
     return CheckResult(ok, " | ".join(r.evidence for r in res), {"points": [r.numbers for r in res]})
 
 
+def _both(a: CheckResult, b: CheckResult) -> CheckResult:
+    return CheckResult(a.passed and b.passed, f"{a.evidence} | {b.evidence}", {**a.numbers, **b.numbers})
+
+
 def _grid_compare(measure: Callable, task: str, Ss, lams, ws, eta=0.0) -> dict[str, Any]:
     """mono - poly on a (S, lam, w) grid (positive: poly better for errors)."""
     S, L, W = np.meshgrid(Ss, lams, ws, indexing="ij")
@@ -897,8 +901,9 @@ _c(id="tf.bayes_error", statement="bayes_error is the exact clean error of the b
    "minimised exactly: without noise over knots and vertices, with uniform noise over the stationary points of "
    "the piecewise quartic between its known breakpoints, with Gaussian noise over every root of f1 - f2.",
    assumptions=_DOMAIN, expressions=expr("gauss_piece.Q", "pieces.argmax_poly.triangles"),
-   check=lambda rng: _repeat(rng, 3, verify_bayes, task="presence", noise="uniform",
-                             lam=float(rng.uniform(0.5, 6.0))), verdict="holds",
+   check=lambda rng: _both(_repeat(rng, 2, verify_bayes), _repeat(rng, 2, verify_bayes, task="presence",
+                                                                  noise="uniform", lam=float(rng.uniform(0.5, 6.0)))),
+   verdict="holds",
    verdict_text="the reported rule's Monte Carlo error matches; no threshold of an exact 8001-point scan beats it "
    "by more than 1e-9 and no fixed threshold beats it on the sample by 5 paired SE (the grid + golden-section "
    "search it replaces missed the optimum by up to 1.2e-3 for presence with uniform noise)")
