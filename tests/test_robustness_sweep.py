@@ -26,7 +26,7 @@ def run_cli(*args, cwd=None):
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("rob") / "quick"
-    res = run_cli("--quick", "--quiet", "--out", str(out))
+    res = run_cli("--quick", "--out", str(out))  # not --quiet: the verdict paragraph goes to stdout
     assert res.returncode == 0, res.stderr
     return out, res
 
@@ -76,6 +76,7 @@ def test_rerun_reads_the_cache_and_rewrites_identical_results(quick_run):
     before = (out / "results.csv").read_bytes()
     res = run_cli("--quick", "--quiet", "--out", str(out))
     assert res.returncode == 0, res.stderr
+    assert res.stdout == "" and res.stderr == ""  # --quiet: nothing but errors
     assert (out / "results.csv").read_bytes() == before
 
 

@@ -435,20 +435,37 @@ def _host_reals(name: str, a: Any, **shape: Any) -> np.ndarray:
     return np.asarray(a, dtype=np.float64)
 
 
-def code_features(W: Any, x: Any, *, readout: str = "hidden", b: Any = None) -> np.ndarray:
+def code_features(W: Any, x: Any, *, readout: str = "hidden", b: Any = None) -> Any:
     """What the probe reads: ``h = x Wᵀ`` (``"hidden"``) or ``ReLU(x WᵀW + b)`` (``"output"``; ``b = 0``
-    when None). ``W (m, n)``, ``x (..., N, n)`` → ``(..., N, m)`` or ``(..., N, n)``."""
+    when None). ``W (m, n)``, ``x (..., N, n)`` → ``(..., N, m)`` or ``(..., N, n)``.
+
+    Arrays of a device backend (CuPy, array-api-strict) are computed on it in their dtype; anything else
+    (numpy arrays, lists) as float64 numpy."""
     check_option("readout", readout, READOUTS)
-    W = _host_reals("W", W, ndim=2)
-    x = _host_reals("x", x, min_ndim=2)
+    if _on_device(W) or _on_device(x) or _on_device(b):
+        xp = B.get_namespace(W, x, b)
+        check_array("W", W, ndim=2, real_floating=True)
+        check_array("x", x, min_ndim=2, real_floating=True)
+        if b is not None:
+            check_array("b", b, ndim=1, real_floating=True)
+    else:
+        W = _host_reals("W", W, ndim=2)
+        x = _host_reals("x", x, min_ndim=2)
+        b = None if b is None else _host_reals("b", b, ndim=1)
+        xp = B.get_namespace(W)
     if x.shape[-1] != W.shape[-1]:
-        raise ValueError(f"x.shape == {x.shape}, last axis must equal W.shape[-1] == {W.shape[-1]} (n_features)")
+        raise ValueError(f"x.shape == {tuple(x.shape)}, last axis must equal W.shape[-1] == {W.shape[-1]} (n_features)")
+    h = xp.matmul(x, xp.matrix_transpose(W))
     if readout == "hidden":
-        return x @ W.T
-    pre = (x @ W.T) @ W
+        return h
+    pre = xp.matmul(h, W)
     if b is not None:
-        b = _host_reals("b", b, ndim=1)
-        if b.shape != (W.shape[-1],):
-            raise ValueError(f"b.shape == {b.shape}, must be ({W.shape[-1]},) (n_features)")
+        if tuple(b.shape) != (W.shape[-1],):
+            raise ValueError(f"b.shape == {tuple(b.shape)}, must be ({W.shape[-1]},) (n_features)")
         pre = pre + b
-    return np.maximum(pre, 0.0)
+    return xp.maximum(pre, xp.zeros((), dtype=pre.dtype, device=B.device_of(pre)))
+
+
+def _on_device(a: Any) -> bool:
+    """An array of a backend other than numpy (CuPy, array-api-strict)."""
+    return a is not None and hasattr(a, "__array_namespace__") and not isinstance(a, np.ndarray)

@@ -38,8 +38,10 @@ def _cell(cell: dict, seed: int) -> list[dict]:
     rows: list[dict] = []
     for r in range(cell["reps"]):
         data = sc.make_task(spec, max(ns), cell["n_test"], B.seed_sequence(seed, "data", r))
+        data = sc.to_backend(data)  # drawn on the host, moved to the run's device once
         W = np.stack([codes[nm][r].W for nm in names])
         b = np.stack([codes[nm][r].b for nm in names])
+        W, b, _ = sc._codes(W, b, n)  # the codes too, once per replicate
         base = [_code_columns(codes[nm][r], n, m, r) for nm in names]
 
         def emit(scenario, kind, at, levels, ntrains, acc, record="accuracy", only=None):

@@ -197,9 +197,9 @@ class _StackedBatches:
         S = np.asarray(sparsities, dtype=np.float64)
         self.sources = [SyntheticBatches(n, S, batch, s, steps=steps, dtype=dtype) for s in seeds]
 
-    def __iter__(self) -> Iterator[np.ndarray]:
+    def __iter__(self) -> Iterator[Any]:
         for parts in zip(*self.sources):
-            yield np.concatenate(parts, axis=0)
+            yield B.get_namespace(*parts).concat(parts, axis=0)
 
 
 def train_nonneg(n: int, m: int, sparsity: float, seeds: Sequence[int], settings: TrainSettings, *,
@@ -210,7 +210,7 @@ def train_nonneg(n: int, m: int, sparsity: float, seeds: Sequence[int], settings
     Projected Adam (``sims.engine.toy_model.train_toy_model(..., nonneg=True)``): each Adam step on the
     importance-weighted MSE of ``ReLU(WᵀW x + b)`` is followed by the projection ``W <- max(W, 0)``;
     ``W_0 = |Xavier normal|`` from ``sims.engine.toy_model.init_params`` (instance keys ``keys``), ``b_0 = 0``;
-    float64 on numpy. ``threads``: worker threads of the trainer (None: its default).
+    float64 on the active array backend. ``threads``: worker threads of the trainer (None: its default).
 
     Returns ``W (R, m, n)``, ``b (R, n)`` and the loss of the last batch ``(R,)``.
     """
@@ -223,13 +223,15 @@ def train_nonneg(n: int, m: int, sparsity: float, seeds: Sequence[int], settings
     cfg = ToyModelConfig(n, m, n_instances=R, importance=tuple(settings.importance(n)), steps=settings.steps,
                          lr=settings.lr, log_every=settings.steps, seed=init_seed,
                          instance_keys=None if keys is None else tuple(keys), dtype="float64")
-    W0, b0 = init_params(cfg, "numpy")
+    xp = B.resolve_backend()
+    W0, b0 = init_params(cfg, xp)
     try:
         res = train_toy_model(cfg, _StackedBatches(n, [S], seeds, settings.batch, settings.steps, "float64"),
-                              xp="numpy", init=(np.abs(W0), b0), threads=threads, nonneg=True)
+                              xp=xp, init=(xp.abs(W0), b0), threads=threads, nonneg=True)
     except FloatingPointError:
         raise FloatingPointError(f"non-negative toy model diverged; lower lr == {settings.lr}") from None
-    return np.asarray(res.W, dtype=np.float64), np.asarray(res.b, dtype=np.float64), res.final_loss
+    return (np.asarray(B.to_numpy(res.W), dtype=np.float64), np.asarray(B.to_numpy(res.b), dtype=np.float64),
+            res.final_loss)
 
 
 def build_codes(

@@ -32,11 +32,19 @@ Scenarios (each returns accuracies with a leading code axis ``K``):
   log-linearly, ``f_i = g^(i/(n-1))``: ``g > 1`` moves firing mass to the high-index (least important)
   features, ``g < 1`` to the low-index ones).
 
+Array backend: data are drawn on the host (numpy Generators) and the scenarios compute on the active
+backend of ``sims.engine.backend`` (the runner's ``using`` block: numpy, CuPy, array-api-strict): the
+codes, encodings, probes and accuracies stay on its device; :func:`to_backend` moves a task's arrays
+there once. Each scenario returns its accuracies to the host once, as one numpy array. Host steps, said
+where they are: the runner-up feature of the margin noise (a stable sort by key) and the shifted test
+laws of :func:`ood` (drawn on the host like all data).
+
 Random streams: every scenario draws from ``sims.engine.backend.seed_sequence(data.seed, <scenario key>)``,
 so a scenario's draws do not depend on which other scenarios ran.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -111,6 +119,8 @@ class TaskData:
     x_test: np.ndarray
     y_test: np.ndarray
     seed: Any
+    #: the same arrays on a backend's device (:func:`to_backend`): ``(backend name, {field: array})``
+    device: tuple[str, dict] | None = None
 
     @property
     def n_classes(self) -> int:
@@ -119,6 +129,32 @@ class TaskData:
     @property
     def n_train(self) -> int:
         return int(self.x_train.shape[0])
+
+
+def to_backend(data: TaskData) -> TaskData:
+    """``data`` with a mirror of its arrays on the active backend's device (one move per array)."""
+    xp = B.resolve_backend()
+    name = B.backend_name(xp)
+    if data.device is not None and data.device[0] == name:
+        return data
+    mirror = {f: B.asarray(getattr(data, f), xp) for f in ("x_train", "y_train", "x_test", "y_test")}
+    return dataclasses.replace(data, device=(name, mirror))
+
+
+def _on(data: TaskData, field: str) -> Any:
+    """A field of ``data`` on the active backend (its mirror, else moved now)."""
+    xp = B.resolve_backend()
+    if data.device is not None and data.device[0] == B.backend_name(xp):
+        return data.device[1][field]
+    return B.asarray(getattr(data, field), xp)
+
+
+def _dev(a: Any, dtype: Any = None) -> Any:
+    """A host array on the active backend (arrays already there pass)."""
+    xp = B.resolve_backend()
+    if _is_on(a, xp):
+        return a
+    return B.asarray(np.asarray(a), xp, dtype=dtype)
 
 
 def make_task(spec: FeatureSpec, n_train: int, n_test: int, seed: Any) -> TaskData:
@@ -140,21 +176,30 @@ def make_task(spec: FeatureSpec, n_train: int, n_test: int, seed: Any) -> TaskDa
     return TaskData(spec, x_tr, y_tr, x_te, y_te, ss)
 
 
-def _codes(W: Any, b: Any, n: int) -> tuple[np.ndarray, np.ndarray | None, bool]:
-    """``W`` as ``(K, m, n)`` float64 (and whether it was a single code), ``b`` as ``(K, n)`` or None."""
-    W = np.asarray(B.to_numpy(W), dtype=np.float64)
-    check_array("W", W, ndim=(2, 3))
-    single = W.ndim == 2
+def _codes(W: Any, b: Any, n: int) -> tuple[Any, Any, bool]:
+    """``W`` as ``(K, m, n)`` float64 on the active backend (and whether it was a single code), ``b`` as
+    ``(K, n)`` or None. Host arrays move once; arrays already on the backend stay."""
+    xp = B.resolve_backend()
+    on = _is_on(W, xp)
+    check_array("W", W if on else np.asarray(B.to_numpy(W)), ndim=(2, 3))
+    single = len(W.shape) == 2
     if W.shape[-1] != n:
-        raise ValueError(f"W.shape == {W.shape}, last axis must equal n_features == {n}")
-    W = W[None] if single else W
+        raise ValueError(f"W.shape == {tuple(W.shape)}, last axis must equal n_features == {n}")
+    W = xp.astype(W, xp.float64) if on else _dev(np.asarray(B.to_numpy(W), dtype=np.float64))
+    W = W[None, ...] if single else W
     if b is not None:
-        b = np.asarray(B.to_numpy(b), dtype=np.float64)
-        check_array("b", b, ndim=(1, 2))
-        if b.shape[-1] != n or (b.ndim == 2 and b.shape[0] not in (1, W.shape[0])):
-            raise ValueError(f"b.shape == {b.shape}, must be ({n},) or ({W.shape[0]}, {n})")
-        b = np.broadcast_to(b, (W.shape[0], n))
+        on_b = _is_on(b, xp)
+        check_array("b", b if on_b else np.asarray(B.to_numpy(b)), ndim=(1, 2))
+        if b.shape[-1] != n or (len(b.shape) == 2 and b.shape[0] not in (1, W.shape[0])):
+            raise ValueError(f"b.shape == {tuple(b.shape)}, must be ({n},) or ({W.shape[0]}, {n})")
+        b = xp.astype(b, xp.float64) if on_b else _dev(np.asarray(B.to_numpy(b), dtype=np.float64))
+        b = xp.broadcast_to(b, (W.shape[0], n))
     return W, b, single
+
+
+def _is_on(a: Any, xp: Any) -> bool:
+    return hasattr(a, "__array_namespace__") and not isinstance(a, np.ndarray) and \
+        B.backend_name(B.get_namespace(a)) == B.backend_name(xp)
 
 
 def _check_common(readout: str, probe: str, alpha: float) -> float:
@@ -173,8 +218,8 @@ def _n_trains(data: TaskData, n_train: Any) -> tuple[int, ...]:
     return out
 
 
-def _fit(H: np.ndarray, y: np.ndarray, C: int, probe: str, alpha: float, label_sets: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Fitted ``(coef (..., d, C), intercept (..., C))`` as host arrays."""
+def _fit(H: Any, y: Any, C: int, probe: str, alpha: float, label_sets: bool) -> tuple[Any, Any]:
+    """Fitted ``(coef (..., d, C), intercept (..., C))`` on the backend of ``H``."""
     if probe == "ls":
         from sims.engine.probes import fit_linear
 
@@ -188,20 +233,28 @@ def _fit(H: np.ndarray, y: np.ndarray, C: int, probe: str, alpha: float, label_s
             warnings.simplefilter("ignore", ConvergenceWarning)  # reported accuracy is what it is
             pr = fit_sgd(H, y, C, loss="softmax", alpha=alpha if alpha > 0 else _SOFTMAX_ALPHA,
                          label_sets=label_sets)
-    return np.asarray(B.to_numpy(pr.coef)), np.asarray(B.to_numpy(pr.intercept))
+    return pr.coef, pr.intercept
 
 
-def _accuracy(H: np.ndarray, coef: np.ndarray, icpt: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _accuracy(H: Any, coef: Any, icpt: Any, y: Any) -> Any:
     """Accuracy of probes ``coef (..., d, C)`` on ``H (N, d)`` (or ``(..., N, d)``) against ``y (N,)``;
-    rows scored in chunks. Returns ``(...)``."""
+    rows scored in chunks, on the backend of ``H``. Returns ``(...)`` there."""
+    xp = B.get_namespace(H)
     N = y.shape[0]
     hits = None
     for lo in range(0, N, _CHUNK):
         hi = min(N, lo + _CHUNK)
-        s = H[..., lo:hi, :] @ coef + icpt[..., None, :]
-        h = (np.argmax(s, axis=-1) == y[lo:hi]).sum(axis=-1)
+        s = xp.matmul(H[..., lo:hi, :], coef) + icpt[..., None, :]
+        h = xp.sum(xp.astype(xp.argmax(s, axis=-1) == y[lo:hi], xp.int64), axis=-1)
         hits = h if hits is None else hits + h
-    return hits / N
+    return xp.astype(hits, xp.float64) / N
+
+
+def _host(parts: list, shape: tuple[int, ...]) -> np.ndarray:
+    """Accuracies computed on the backend (a list of arrays of equal shape), brought to the host in one
+    transfer, as ``shape``."""
+    xp = B.get_namespace(parts[0])
+    return np.reshape(B.to_numpy(xp.stack(parts)), shape)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -209,29 +262,29 @@ def _accuracy(H: np.ndarray, coef: np.ndarray, icpt: np.ndarray, y: np.ndarray) 
 # ---------------------------------------------------------------------------------------------------
 def noisy_labels(data: TaskData, rates: Any, *, kind: str = "symmetric", n_train: int | None = None,
                  tau: float = 0.1) -> np.ndarray:
-    """The noisy training labels used by :func:`label_noise`: ``(R, n_train)`` for ``R`` rates
-    (flips nested in the rate; rows ``[:k]`` are the labels of the first ``k`` samples). ``tau``: the scale
-    of ``kind="margin"``."""
+    """The noisy training labels used by :func:`label_noise`: ``(R, n_train)`` for ``R`` rates, on the
+    active backend (flips nested in the rate; rows ``[:k]`` are the labels of the first ``k`` samples).
+    ``tau``: the scale of ``kind="margin"``."""
     check_option("kind", kind, LABEL_NOISE_KINDS)
     r = check_values("rates", rates, UNIT)
     r = np.atleast_1d(r)
     N = data.n_train if n_train is None else check_number("n_train", n_train, Interval(1, data.n_train), integer=True)
     ss = B.seed_sequence(data.seed, "scenario", "label-noise", kind)
-    y, C = data.y_train[:N], data.n_classes
+    y, C = _on(data, "y_train")[:N], data.n_classes
     if kind == "classcond":
         T = np.eye(C)
         for k in range(1, C, 2):
             T[k, k], T[k, k - 1] = 0.0, 1.0
-        return np.asarray(B.to_numpy(flip_labels(y, C, r[:, None], ss, kind="matrix", matrix=T)))
+        return flip_labels(y, C, r[:, None], ss, kind="matrix", matrix=T)
     if kind == "margin":
         tau = check_number("tau", tau, Interval(0.0, 1e6, "(]"))
-        x = data.x_train[:N]
+        x, yh = data.x_train[:N], data.y_train[:N]  # host: the runner-up is a stable sort by key
         order = np.argsort(-x, axis=1, kind="stable")
         rows = np.arange(N)
-        runner = np.where(order[:, 1] == y, order[:, 0], order[:, 1])  # ties at the top: the other tied feature
-        return np.asarray(B.to_numpy(flip_labels(y, C, r[:, None], ss, kind="margin", margin=x[rows, order[:, 0]]
-                                                 - x[rows, runner], scale=tau, target=runner)))
-    return np.asarray(B.to_numpy(flip_labels(y, C, r[:, None], ss, kind=kind)))
+        runner = np.where(order[:, 1] == yh, order[:, 0], order[:, 1])  # ties at the top: the other tied feature
+        return flip_labels(y, C, r[:, None], ss, kind="margin", margin=x[rows, order[:, 0]] - x[rows, runner],
+                           scale=tau, target=runner)
+    return flip_labels(y, C, r[:, None], ss, kind=kind)
 
 
 def label_noise(W: Any, data: TaskData, rates: Any, *, kind: str = "symmetric", n_train: Any = None,
@@ -247,24 +300,27 @@ def label_noise(W: Any, data: TaskData, rates: Any, *, kind: str = "symmetric", 
     W, b, single = _codes(W, b, data.n_classes)
     Y = noisy_labels(data, rates, kind=kind, n_train=max(ns), tau=tau)  # (R, N)
     C = data.n_classes
-    out = np.empty((W.shape[0], len(ns), len(rates)))
+    x_tr, x_te, y_te = _on(data, "x_train")[: max(ns), ...], _on(data, "x_test"), _on(data, "y_test")
+    parts = []
     for k in range(W.shape[0]):
-        bk = None if b is None else b[k]
-        H_tr = features(W[k], data.x_train[: max(ns)], readout=readout, b=bk)
-        H_te = features(W[k], data.x_test, readout=readout, b=bk)
-        for j, nt in enumerate(ns):
-            coef, icpt = _fit(H_tr[:nt], Y[:, :nt], C, probe, alpha, True)  # (R, d, C)
-            out[k, j] = _accuracy(H_te, coef, icpt, data.y_test)
+        bk = None if b is None else b[k, ...]
+        H_tr = features(W[k, ...], x_tr, readout=readout, b=bk)
+        H_te = features(W[k, ...], x_te, readout=readout, b=bk)
+        for nt in ns:
+            coef, icpt = _fit(H_tr[:nt, ...], Y[:, :nt], C, probe, alpha, True)  # (R, d, C)
+            parts.append(_accuracy(H_te, coef, icpt, y_te))  # (R,)
+    out = _host(parts, (W.shape[0], len(ns), len(rates)))
     return out[0] if single else out
 
 
 # ---------------------------------------------------------------------------------------------------
 # input noise
 # ---------------------------------------------------------------------------------------------------
-def _noise(data: TaskData, x: np.ndarray, kind: str, which: str) -> np.ndarray:
-    """Unit-variance noise ``z`` for the rows of ``x`` (stream per kind and train/test)."""
+def _noise(data: TaskData, x: Any, kind: str, which: str) -> Any:
+    """Unit-variance noise ``z`` for the rows of ``x`` (stream per kind and train/test), on ``x``'s device."""
     ss = B.seed_sequence(data.seed, "scenario", "input-noise", which)
-    return np.asarray(B.to_numpy(add_input_noise(np.zeros_like(x), 1.0, ss, kind=kind)))
+    xp = B.get_namespace(x)
+    return add_input_noise(xp.zeros_like(x), 1.0, ss, kind=kind)
 
 
 def input_noise(W: Any, data: TaskData, scales: Any, *, kind: str = "gaussian", at: str = "test",
@@ -281,33 +337,39 @@ def input_noise(W: Any, data: TaskData, scales: Any, *, kind: str = "gaussian", 
     ns = _n_trains(data, n_train)
     W, b, single = _codes(W, b, data.n_classes)
     C, N = data.n_classes, max(ns)
-    x_tr, x_te = data.x_train[:N], data.x_test
+    x_tr, x_te = _on(data, "x_train")[:N, ...], _on(data, "x_test")
+    y_tr, y_te = _on(data, "y_train"), _on(data, "y_test")
     z_tr = _noise(data, x_tr, kind, "train") if at in ("train", "both") else None
     z_te = _noise(data, x_te, kind, "test") if at in ("test", "both") else None
+    xp = B.get_namespace(x_tr)
     linear = readout == "hidden"
-    out = np.empty((W.shape[0], len(ns), len(lams)))
+    acc: dict[tuple[int, int, int], Any] = {}
     for k in range(W.shape[0]):
-        bk = None if b is None else b[k]
+        bk = None if b is None else b[k, ...]
 
-        def enc(x: np.ndarray) -> np.ndarray:
-            return features(W[k], x, readout=readout, b=bk)
+        def enc(x: Any) -> Any:
+            return features(W[k, ...], x, readout=readout, b=bk)
 
         if linear:  # h(x + lam z) = h(x) + lam h(z): no re-encoding per level
-            H_tr, H_te = x_tr @ W[k].T, x_te @ W[k].T
-            Z_tr = None if z_tr is None else z_tr @ W[k].T
-            Z_te = None if z_te is None else z_te @ W[k].T
+            Wt = xp.matrix_transpose(W[k, ...])
+            H_tr, H_te = xp.matmul(x_tr, Wt), xp.matmul(x_te, Wt)
+            Z_tr = None if z_tr is None else xp.matmul(z_tr, Wt)
+            Z_te = None if z_te is None else xp.matmul(z_te, Wt)
         # the probe of every training size: trained once on clean inputs ("test"), per level otherwise
-        clean = [_fit(H_tr[:nt] if linear else enc(x_tr[:nt]), data.y_train[:nt], C, probe, alpha, False)
+        clean = [_fit(H_tr[:nt, ...] if linear else enc(x_tr[:nt, ...]), y_tr[:nt], C, probe, alpha, False)
                  for nt in ns] if at == "test" else None
         Hte = (H_te if linear else enc(x_te)) if at == "train" else None
-        for i, lv in enumerate(lams):  # test codes of a level serve every training size
+        for i, lv in enumerate(lams.tolist()):  # test codes of a level serve every training size
             if at != "train":
                 Hte = (H_te + lv * Z_te) if linear else enc(x_te + lv * z_te)
             for j, nt in enumerate(ns):
                 coef, icpt = clean[j] if at == "test" else _fit(
-                    (H_tr[:nt] + lv * Z_tr[:nt]) if linear else enc(x_tr[:nt] + lv * z_tr[:nt]),
-                    data.y_train[:nt], C, probe, alpha, False)
-                out[k, j, i] = _accuracy(Hte, coef, icpt, data.y_test)
+                    (H_tr[:nt, ...] + lv * Z_tr[:nt, ...]) if linear else enc(x_tr[:nt, ...] + lv * z_tr[:nt, ...]),
+                    y_tr[:nt], C, probe, alpha, False)
+                acc[(k, j, i)] = _accuracy(Hte, coef, icpt, y_te)
+    K = W.shape[0]
+    out = _host([acc[(k, j, i)] for k in range(K) for j in range(len(ns)) for i in range(len(lams))],
+                (K, len(ns), len(lams)))
     return out[0] if single else out
 
 
@@ -328,16 +390,21 @@ def few_shot(W: Any, data: TaskData, ks: Sequence[int], *, readout: str = "hidde
     W, b, single = _codes(W, b, data.n_classes)
     C = data.n_classes
     ss = B.seed_sequence(data.seed, "scenario", "few-shot")
-    idx = {k: (np.arange(data.n_train) if k == 0 else np.asarray(B.to_numpy(
-        few_shot_indices(data.y_train, k, ss, n_classes=C)))) for k in ks}
-    out = np.empty((W.shape[0], len(ks)))
+    x_tr, y_tr = _on(data, "x_train"), _on(data, "y_train")
+    x_te, y_te = _on(data, "x_test"), _on(data, "y_test")
+    xp = B.get_namespace(x_tr)
+    idx = {k: None if k == 0 else few_shot_indices(y_tr, k, ss, n_classes=C) for k in ks}
+    parts = []
     for kk in range(W.shape[0]):
-        bk = None if b is None else b[kk]
-        H_tr = features(W[kk], data.x_train, readout=readout, b=bk)
-        H_te = features(W[kk], data.x_test, readout=readout, b=bk)
-        for j, k in enumerate(ks):
-            coef, icpt = _fit(H_tr[idx[k]], data.y_train[idx[k]], C, probe, alpha, False)
-            out[kk, j] = _accuracy(H_te, coef, icpt, data.y_test)
+        bk = None if b is None else b[kk, ...]
+        H_tr = features(W[kk, ...], x_tr, readout=readout, b=bk)
+        H_te = features(W[kk, ...], x_te, readout=readout, b=bk)
+        for k in ks:
+            i = idx[k]
+            Hs, ys = (H_tr, y_tr) if i is None else (xp.take(H_tr, i, axis=0), xp.take(y_tr, i, axis=0))
+            coef, icpt = _fit(Hs, ys, C, probe, alpha, False)
+            parts.append(_accuracy(H_te, coef, icpt, y_te))
+    out = _host(parts, (W.shape[0], len(ks)))
     return out[0] if single else out
 
 
@@ -420,13 +487,14 @@ def ood(W: Any, data: TaskData, shifts: Sequence[Any], *, n_train: int | None = 
     if not sh:
         raise ValueError("shifts == (), must list at least one shift")
     nt = _n_trains(data, n_train)[0]
-    tests = [ood_test_set(data, s, n_test) for s in sh]
+    tests = [tuple(_dev(a) for a in ood_test_set(data, s, n_test)) for s in sh]  # drawn on the host, moved once
     W, b, single = _codes(W, b, data.n_classes)
-    out = np.empty((W.shape[0], len(sh)))
+    x_tr, y_tr = _on(data, "x_train")[:nt, ...], _on(data, "y_train")[:nt]
+    parts = []
     for k in range(W.shape[0]):
-        bk = None if b is None else b[k]
-        coef, icpt = _fit(features(W[k], data.x_train[:nt], readout=readout, b=bk), data.y_train[:nt],
-                          data.n_classes, probe, alpha, False)
-        for j, (x, y) in enumerate(tests):
-            out[k, j] = _accuracy(features(W[k], x, readout=readout, b=bk), coef, icpt, y)
+        bk = None if b is None else b[k, ...]
+        coef, icpt = _fit(features(W[k, ...], x_tr, readout=readout, b=bk), y_tr, data.n_classes, probe, alpha, False)
+        for x, y in tests:
+            parts.append(_accuracy(features(W[k, ...], x, readout=readout, b=bk), coef, icpt, y))
+    out = _host(parts, (W.shape[0], len(sh)))
     return out[0] if single else out
