@@ -1,6 +1,7 @@
 """Mutation score of the default test run over the numeric cores (not run by CI; run by hand).
 
     .venv/bin/python benchmarks/mutation.py [--sample 10] [--children 1] [--group NAME ...] [--timeout S]
+    .venv/bin/python benchmarks/mutation.py --check MUTANT TEST ...     # one stored survivor against some tests
 
 For each group below (the modules it mutates, the test files that cover them), this script copies ``sims/``,
 ``theory/``, ``tests/`` and ``pyproject.toml`` into a fresh temporary folder, writes a ``setup.cfg`` with a
@@ -9,13 +10,19 @@ For each group below (the modules it mutates, the test files that cover them), t
 on a deterministic sample of the mutants: those whose number ends in one of the digits of ``--sample``
 (``--sample 10``: digits ``0`` -> 10 %; ``--sample 20``: ``0`` and ``5``; ``--sample 100``: all). mutmut
 runs, for every mutant, the tests of the group's files that execute the mutated function (its own coverage
-map), with ``-x``, in ``--children`` forked workers.
+map), with ``-x``, in ``--children`` workers forked from a process that has only collected the tests
+(``process_isolation=forkserver``: forked from the process that ran the suite, a mutated function behind a cache
+would answer from the cache). mutmut's progress goes to ``$TMPDIR/mutation-<group>.log``.
 
 Score = killed / (mutants - judged equivalent), where killed counts mutmut's "killed", "timeout" and
-"caught by type check" verdicts, and the survivors judged equivalent (they cannot change any result: e.g.
-``device=None`` on the host, a keyword equal to its default) are listed with the reason in
-``EQUIVALENT`` below. Writes ``benchmarks/results/mutation.json`` (per group: counts, score, survivors,
-seconds) and prints a table.
+"caught by type check" verdicts, plus the survivors of ``AT_IMPORT`` (code run once at import, which mutmut's
+trampolines cannot switch) whose listed tests fail when the mutant is applied to a fresh copy of the source.
+The survivors judged equivalent (no input in the function's documented domain can tell them apart: e.g.
+``device=None`` on the host, a keyword equal to its default) are listed with the reason in ``EQUIVALENT`` below;
+mutant names number the mutants within one function, so an edit of that function renumbers them. Writes
+``benchmarks/results/mutation.json`` after every group (per group: counts, score, every surviving mutant with
+its status and diff, seconds) and prints a table. ``--check MUTANT TEST ...`` applies a stored survivor's diff
+to a temporary copy and runs the given tests there: how a test written against a survivor is shown to kill it.
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,22 +46,62 @@ OUT = ROOT / "benchmarks" / "results" / "mutation.json"
 GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "codes": (("sims/engine/codes.py",), ("tests/test_codes.py", "tests/test_fuzz_api.py")),
     "generators": (("sims/engine/generators.py",), ("tests/test_generators.py", "tests/test_fuzz_api.py")),
-    "probes": (("sims/engine/probes.py",), ("tests/test_probes.py", "tests/test_fuzz_api.py",
-                                          "tests/test_mutation_kills.py")),
+    "probes": (("sims/engine/probes.py",), ("tests/test_probes.py", "tests/test_fuzz_api.py")),
     "sgd": (("sims/engine/sgd.py", "sims/engine/lbfgs.py"), ("tests/test_sgd.py", "tests/test_fuzz_api.py")),
     "toy_model": (("sims/engine/toy_model.py", "sims/engine/toy_solvers.py"),
                   ("tests/test_toy_model.py", "tests/test_fuzz_api.py")),
-    "theory.two_feature": (("theory/two_feature.py",), ("tests/test_theory_two_feature.py",)),
+    "theory.two_feature": (("theory/two_feature.py",), ("tests/test_theory_two_feature.py",
+                                                        "tests/test_theory_label_noise.py")),
     "theory.margins": (("theory/margins.py",), ("tests/test_margin_theory.py",)),
     "theory.robustness": (("theory/robustness.py",), ("tests/test_theory_robustness.py",)),
     "claims": (("theory/two_feature_claims.py", "theory/margins_claims.py", "sims/robustness/claims.py"),
                ("tests/test_theory_claims.py",)),
 }
+#: tests written against survivors (tests/test_mutation_kills.py) run in every group: mutmut runs, per mutant,
+#: only the tests that execute the mutated function
+for _name, (_mods, _tests) in GROUPS.items():
+    GROUPS[_name] = (_mods, _tests + ("tests/test_mutation_kills.py",))
 
 #: survivors judged equivalent: mutant name -> reason (filled from the runs; see the module docstring)
-EQUIVALENT: dict[str, str] = {}
+EQUIVALENT: dict[str, str] = {
+    # ---- theory.margins
+    "theory.margins.x__moments__mutmut_70": "copy=None for copy=True: the arrays come fresh from the generated code "
+    "and are not used again, so writing into them in place is writing into a copy",
+    "theory.margins.x__moments_quadrature__mutmut_10": "deg // 3 + 2 Gauss-Legendre nodes for deg // 2 + 2: not "
+    "exact for n > 8 in exact arithmetic, but against exact rational integrals both rules are within round-off "
+    "(alpha, beta <= 1e-12 rel. for n <= 1024, S in (0.9, 1)), below the moments' own round-off (sM: 1e-10 .. 1e-9)",
+    "theory.margins.x_balance_noise__mutmut_30": "n_rep is checked again, with the same Interval(1, n) and message, "
+    "by meanfield_accuracy in the first evaluation of f, before anything is returned",
+    "theory.margins.x_balance_noise__mutmut_110": "comparing each sign with sign(vals[0]) instead of the previous "
+    "one finds the same first change (every earlier value has vals[0]'s sign); they differ only after exact zeros "
+    "at both lam = 0 and lam = lam_max / (n_grid - 1) with f not identically 0",
+    "theory.margins.x_balance_noise__mutmut_190": "fb != 1 for fb != 0: fb = A_mono - A_sup < 1 always (A_sup > 0: "
+    "every represented class is predicted with positive probability), and with fb == 0 the sign test needs fa == 0, "
+    "which fa != 0 refuses",
+    "theory.margins.x_coherence__mutmut_10": ">= for > 1e-12 on the column norms: columns are unit vectors or zero "
+    "(documented), never of norm exactly 1e-12",
+    "theory.margins.x_expected_fisher_separation__mutmut_30": "Interval(2, inf) closed '[]' for '[)': inf is never "
+    "inside an Interval, the same n are accepted; only the refusal message prints '[2, inf]' for '[2, inf)'",
+    "theory.margins.x_expected_fisher_separation__mutmut_60": "Interval(1, None, '[)') is Interval(1, inf, '[)'): "
+    "same set, same message",
+    "theory.margins.x_fisher_separation_code__mutmut_30": "sparsity is checked again, same range and message, by "
+    "argmax_moments in fisher_parts; only when lam is bad as well is lam named first",
+    "theory.margins.x_interference_loss__mutmut_20": "n_rep <= n is checked again, same Interval(1, n) and message, "
+    "by orthogonal_accuracy before anything else",
+    "theory.margins.x_meanfield_accuracy__mutmut_20": "n_rep <= n is checked again, same Interval(1, n) and message, "
+    "by orthogonal_accuracy; only when nu, lam or sparsity is bad as well is that one named first",
+    "theory.margins.x_margin_bound_worst__mutmut_90": "mu <= 1/3 for mu < 1/3: at mu = 1/3 both pieces equal "
+    "(2/3) gap - (2/3)(k - 2)(b - gap) (the bound is continuous there); computed, they differ by <= 2 ulp",
+}
 
-_KILLED = ("killed", "timeout", "caught by type check")
+#: survivors that mutmut cannot activate: the mutated code runs once, at import, before its trampoline can switch to
+#: the mutant (a module constant computed by the function). mutant -> the tests that kill it when the mutant is applied
+#: to the source; the script applies it to a fresh copy and runs them, and counts the mutant as killed only if they fail
+AT_IMPORT: dict[str, tuple[str, ...]] = {
+    "theory.margins.x__t_nodes__mutmut_10": ("tests/test_margin_theory.py::test_orthogonal_accuracy_vs_monte_carlo",),
+}
+
+_KILLED = ("killed", "timeout", "caught by type check", "killed (applied)")
 
 
 def _ensure_mutmut() -> None:
@@ -65,7 +113,11 @@ def _setup_cfg(modules: tuple[str, ...], tests: tuple[str, ...]) -> str:
     lines = ["[mutmut]", "source_paths=", "    sims", "    theory", "only_mutate="]
     lines += [f"    {m}" for m in modules]
     lines += ["pytest_add_cli_args_test_selection="] + [f"    {t}" for t in tests]
-    lines += ["pytest_add_cli_args=", "    -p", "    no:cacheprovider", "    -q", "    -x", ""]
+    lines += ["pytest_add_cli_args=", "    -p", "    no:cacheprovider", "    -q", "    -x"]
+    # each mutant's tests run in a process forked from one that has only collected the tests: with mutmut's default
+    # ("fork") they fork from the process that ran the whole suite, whose caches (functools.lru_cache of a mutated
+    # function) then answer for the mutant and hide it
+    lines += ["process_isolation=forkserver", ""]
     return "\n".join(lines)
 
 
@@ -90,12 +142,21 @@ def run_group(name: str, sample: int, children: int, timeout: float) -> dict:
         (work / "setup.cfg").write_text(_setup_cfg(modules, tests))
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *_patterns(sample)]
-        try:
-            subprocess.run(cmd, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           timeout=timeout)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        log = Path(tempfile.gettempdir()) / f"mutation-{name}.log"  # mutmut's progress, to follow a long run
+        with open(log, "w") as out:
+            proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            try:
+                proc.wait(timeout=timeout)
+                timed_out = False
+            except subprocess.TimeoutExpired:  # stop mutmut and its forked workers (its own process group)
+                timed_out = True
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
         res = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=work, env=env,
                              capture_output=True, text=True)
         verdicts = {}
@@ -108,18 +169,24 @@ def run_group(name: str, sample: int, children: int, timeout: float) -> dict:
 
         if pats:
             verdicts = {k: v for k, v in verdicts.items() if any(fnmatch(k, p) for p in pats)}
+        not_checked = sum(1 for v in verdicts.values() if v == "not checked")
         verdicts = {k: v for k, v in verdicts.items() if v != "not checked"}
         diffs = {}
         for k, v in verdicts.items():
-            if v == "survived":
+            if v not in _KILLED:
                 show = subprocess.run([sys.executable, "-m", "mutmut", "show", k], cwd=work, env=env,
                                       capture_output=True, text=True).stdout
-                diffs[k] = [ln for ln in show.splitlines() if ln.startswith(("-    ", "+    ", "- ", "+ "))][:4]
+                diffs[k] = show.splitlines()[1:]  # the unified diff of the mutated function
+    for k, tests_k in AT_IMPORT.items():
+        if verdicts.get(k) in ("survived", "no tests"):
+            rc, _ = _run_applied(k, diffs[k], tests_k)
+            if rc == 1:
+                verdicts[k] = "killed (applied)"
     counts: dict[str, int] = {}
     for v in verdicts.values():
         counts[v] = counts.get(v, 0) + 1
     killed = sum(counts.get(k, 0) for k in _KILLED)
-    survivors = sorted(k for k, v in verdicts.items() if v == "survived")
+    survivors = sorted(k for k, v in verdicts.items() if v not in _KILLED)  # survived, no tests, suspicious, ...
     equivalent = [k for k in survivors if k in EQUIVALENT]
     total = len(verdicts)
     denom = total - len(equivalent)
@@ -127,10 +194,76 @@ def run_group(name: str, sample: int, children: int, timeout: float) -> dict:
         "modules": list(modules), "tests": list(tests), "sample_percent": sample, "mutants": total,
         "verdicts": counts, "killed": killed, "equivalent": len(equivalent),
         "score": round(killed / denom, 4) if denom else None,
-        "survivors": {k: {"diff": diffs.get(k, []), "equivalent": EQUIVALENT.get(k)} for k in survivors},
-        "seconds": round(time.perf_counter() - t0, 1), "timed_out": timed_out,
+        "survivors": {k: {"status": verdicts[k], "diff": diffs.get(k, []), "equivalent": EQUIVALENT.get(k)}
+                      for k in survivors},
+        "seconds": round(time.perf_counter() - t0, 1), "timed_out": timed_out, "not_checked": not_checked,
     }
 
+
+def _function_name(mutant: str) -> str:
+    """``theory.margins.x_welch_bound__mutmut_12`` -> ``welch_bound`` (methods: ``xǁClassǁname`` -> ``name``)."""
+    base = mutant.rsplit("__mutmut_", 1)[0].rsplit(".", 1)[-1]
+    return base.split("ǁ")[-1] if "ǁ" in base else base.removeprefix("x_")
+
+
+def apply_diff(source: str, diff: list[str], function: str) -> str:
+    """``source`` with mutmut's unified diff of one function applied: each hunk is found by its content (lines
+    compared stripped, searched from just above ``def function(``) and its new lines keep the file's indentation."""
+    lines = source.split("\n")
+    start = next(i for i, ln in enumerate(lines) if ln.lstrip().startswith(f"def {function}("))
+    start = max(0, start - 10)  # mutmut's function text starts with the comments above the def
+    hunks, cur = [], None
+    for ln in diff:
+        if ln.startswith(("---", "+++")):
+            continue
+        if ln.startswith("@@"):
+            cur = []
+            hunks.append(cur)
+        elif cur is not None:
+            cur.append(ln if ln else " ")
+    for hunk in hunks:
+        old = [h[1:] for h in hunk if h[0] in " -"]
+        new = [h[1:] for h in hunk if h[0] in " +"]
+        at = next(i for i in range(start, len(lines) - len(old) + 1)
+                  if all(lines[i + k].strip() == o.strip() for k, o in enumerate(old)))
+        k0 = next(k for k, o in enumerate(old) if o.strip())
+        pad = len(lines[at + k0]) - len(lines[at + k0].lstrip()) - (len(old[k0]) - len(old[k0].lstrip()))
+        lines[at:at + len(old)] = [(" " * pad + n) if n.strip() else n for n in new]
+        start = at
+    out = "\n".join(lines)
+    if out == source:
+        raise ValueError("the diff changed nothing")
+    return out
+
+
+def _run_applied(mutant: str, diff: list[str], tests: tuple[str, ...] | list[str]) -> tuple[int, list[str]]:
+    """Apply ``diff`` (mutmut's diff of ``mutant``) to a fresh copy of the repository and run ``tests`` there:
+    (pytest's exit status, its FAILED / ERROR lines)."""
+    path = diff[0].removeprefix("--- ").strip()
+    with tempfile.TemporaryDirectory(prefix="mutant-") as tmp:
+        work = Path(tmp)
+        for part in ("sims", "theory", "tests"):
+            shutil.copytree(ROOT / part, work / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
+        target = work / path
+        target.write_text(apply_diff(target.read_text(), diff, _function_name(mutant)))
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
+                             cwd=work, env=env, capture_output=True, text=True)
+    return res.returncode, [ln for ln in res.stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))]
+
+
+def check_mutant(mutant: str, tests: list[str]) -> int:
+    """Apply a stored survivor (from mutation.json) to a temporary copy and run ``tests`` there.
+    Prints ``killed`` (the tests fail on the mutant) or ``survived``; exit status 0 when killed."""
+    groups = json.loads(OUT.read_text())["groups"]
+    entry = next((g["survivors"][mutant] for g in groups.values() if mutant in g["survivors"]), None)
+    if entry is None or not entry["diff"]:
+        raise SystemExit(f"no stored diff for {mutant} in {OUT}")
+    rc, failed = _run_applied(mutant, entry["diff"], tests)
+    verdict = "killed" if rc == 1 else ("survived" if rc == 0 else f"error (pytest exit {rc})")
+    print(f"{mutant}: {verdict}" + "".join(f"\n    {ln[:160]}" for ln in failed))
+    return 0 if rc == 1 else 1
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -138,7 +271,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--children", type=int, default=1, help="mutmut worker processes (default 1)")
     ap.add_argument("--group", action="append", choices=sorted(GROUPS), help="only these groups (repeatable)")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per group")
+    ap.add_argument("--check", metavar="MUTANT", help="apply this stored survivor to a temporary copy and run the "
+                    "tests given after it there (e.g. --check NAME tests/test_x.py::test_y); no mutmut run")
+    ap.add_argument("tests", nargs="*", help="with --check: the pytest node ids to run against the mutant")
     args = ap.parse_args(argv)
+    if args.check:
+        return check_mutant(args.check, args.tests)
     _ensure_mutmut()
     old = json.loads(OUT.read_text()) if OUT.is_file() else {}
     results = dict(old.get("groups", {}))
