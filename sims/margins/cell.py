@@ -3,6 +3,15 @@
 The code of the cell (:func:`build_code`), then per replicate the matched filter and the least-squares
 probes under input and label noise, the margin / separation / accuracy measures and the bounds of
 ``theory.margins`` beside them. The rows and their columns are described in :mod:`sims.margins.config`.
+
+Array backend: data and codes are made on the host (numpy Generators, cached) and moved to the run's
+device (``sims.engine.backend.using``, set by the runner) once per replicate (training set, code) and once
+per chunk of test rows; the encodings, the matched-filter scores at every input-noise level, the probes'
+fits and their scores at every label- and input-noise level, and the argmax / signed margins run there.
+What goes back to the host, explicitly (``sims.engine.backend.to_numpy``): the clean scores and the noise
+direction of each chunk (the closed-form bounds of ``theory.margins`` and the Fisher class sums are host
+numpy), and the per-sample hits and margins of each readout (their quantiles have no Array-API form).
+On numpy every move is a no-op and the arithmetic is the same, so numpy results are unchanged.
 """
 from __future__ import annotations
 
@@ -178,11 +187,14 @@ def _pooled_fisher(S0: np.ndarray, E: np.ndarray, y: np.ndarray, lams: np.ndarra
     return _fisher_from_sums(_fisher_sums(S0, E, y), lams)
 
 
-def _hits_margins(S: np.ndarray, y: np.ndarray, yc: np.ndarray, covered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _hits_margins(S: Any, y: Any, yc: Any, covered: Any) -> tuple[Any, Any]:
     """``argmax(S) == y`` and the signed margins ``S_yc - max_{c != yc} S_c`` of scores ``S (N, C)``, NaN where not
     covered: ``sims.engine.metrics.signed_margins`` bit for bit (``+ 0.0``: its masked sum turns -0.0 into 0.0).
-    One pass for the argmax; the best other score is the top score unless the top is ``yc``, and only those
-    rows are copied to find their runner-up."""
+    On numpy one pass for the argmax; the best other score is the top score unless the top is ``yc``, and only
+    those rows are copied to find their runner-up. Elsewhere (a device backend) the same numbers through the
+    standard's masked sum and max (:func:`_hits_margins_xp`)."""
+    if not isinstance(S, np.ndarray):
+        return _hits_margins_xp(S, y, yc, covered)
     pred = S.argmax(axis=-1)
     rows = np.arange(len(yc))
     true = S[rows, yc] + 0.0
@@ -193,6 +205,18 @@ def _hits_margins(S: np.ndarray, y: np.ndarray, yc: np.ndarray, covered: np.ndar
         sub[np.arange(len(sub)), yc[top]] = -np.inf
         other[top] = sub.max(axis=-1)
     return pred == y, np.where(covered, true - other, np.nan)
+
+
+def _hits_margins_xp(S: Any, y: Any, yc: Any, covered: Any) -> tuple[Any, Any]:
+    """:func:`_hits_margins` in Array-API functions only (equal bit for bit: the masked sum adds zeros to one
+    score, the masked max is the max over the other classes)."""
+    xp = B.get_namespace(S)
+    dev = B.device_of(S)
+    hot = yc[:, None] == xp.arange(S.shape[-1], dtype=yc.dtype, device=dev)  # (N, C)
+    true = xp.sum(xp.where(hot, S, xp.zeros((), dtype=S.dtype, device=dev)), axis=-1) + 0.0
+    other = xp.max(xp.where(hot, xp.asarray(-xp.inf, dtype=S.dtype, device=dev), S), axis=-1)
+    nan = xp.asarray(xp.nan, dtype=S.dtype, device=dev)
+    return xp.argmax(S, axis=-1) == y, xp.where(covered, true - other, nan)
 
 
 #: above this many features the cell uses factored forms of the same quantities (scores ``(x W^T) W_r``
@@ -376,17 +400,25 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
             return _DATA.get(("test", *key, N), lambda: _test_rows(*key, 0, N), cap)
         return _test_rows(*key, a, b)
 
+    # ---- on the run's device: the code, the training set (host numpy moves as a no-op on numpy) ------------
+    xp = B.resolve_backend()
+
+    def dev(a: np.ndarray) -> Any:
+        return B.asarray(a, xp)
+
+    Wd = dev(W)
+    Wt = xp.matrix_transpose(Wd)
     # ---- least-squares probes on h, fitted on the training set (one factorization per training size) ---
-    H_tr = x_tr @ W.T  # (n_train_max, m)
+    H_tr = xp.matmul(dev(x_tr), Wt)  # (n_train_max, m)
     eta_all = np.unique(np.concatenate([[0.0], etas]))
     probes = []
     for nt in n_trains:
         y_sets = _noisy_labels(cell, x_tr[:nt], y_tr[:nt], eta_all, B.seed_sequence(ss, "flip"))  # (L, nt)
-        probe = fit_linear(H_tr[:nt], y_sets, n, label_sets=True)
-        probes.append((B.to_numpy(probe.coef), B.to_numpy(probe.intercept)))  # (L, m, n), (L, n)
+        probe = fit_linear(H_tr[:nt, ...], dev(y_sets), n, label_sets=True)
+        probes.append((probe.coef, probe.intercept))  # (L, m, n), (L, n) on the device
 
     # ---- per chunk: the per-sample quantities (margins, hits, bounds); class sums and moments add up -----
-    G_r, W_r = G[:, :n_rep], W[:, :n_rep]
+    G_r, W_r = dev(np.ascontiguousarray(G[:, :n_rep])), Wd[:, :n_rep]
     large = n > _LARGE_N
     pos = lams > 0
     pair_var = None  # (M5), once per replicate
@@ -398,14 +430,17 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
     pr_lam = [[([], []) for _ in lams] for _ in n_trains]  # probes under input noise (eta = 0)
     moments, fsums = _Moments(), None
     for a, b in chunks:
-        x, y, z = test_rows(a, b)
-        H = x @ W.T  # (rows, m)
-        Hz = z @ W.T  # (rows, m): h-noise direction
-        S0 = H @ W_r if large else x @ G_r  # (rows, r) clean scores
-        E = Hz @ W_r if large else z @ G_r  # (rows, r) noise direction: scores at lam are S0 + lam E
+        x, y, z = test_rows(a, b)  # host
+        xd, zd, yd = dev(x), dev(z), dev(y)  # one move per chunk
+        H = xp.matmul(xd, Wt)  # (rows, m)
+        Hz = xp.matmul(zd, Wt)  # (rows, m): h-noise direction
+        S0d = xp.matmul(H, W_r) if large else xp.matmul(xd, G_r)  # (rows, r) clean scores
+        Ed = xp.matmul(Hz, W_r) if large else xp.matmul(zd, G_r)  # (rows, r) noise direction: S0 + lam E at lam
+        S0, E = B.to_numpy(S0d), B.to_numpy(Ed)  # host copies: the closed-form bounds and the Fisher sums
         # clean margins and the margin bounds (M3), (M4)
         marg, covered = T.matched_filter_margins(x, y, G, n_rep, scores=S0)  # NaN where not covered
         yc = np.where(covered, y, 0)
+        ycd, covd = dev(yc), dev(covered)
         st = T.sample_structure(x, y, n_rep)
         b_w = np.full(len(y), np.nan)
         if covered.any():
@@ -416,9 +451,9 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
             keep[k_].append(v_)
         moments.add(E)
         fsums = _add_sums(fsums, _fisher_sums(S0, E, y))
-        for i, lv in enumerate(lams):  # matched filter under input noise
-            for acc_, v_ in zip(mf[i], _hits_margins(S0 + lv * E, y, yc, covered)):
-                acc_.append(v_)
+        for i, lv in enumerate(lams.tolist()):  # matched filter under input noise
+            for acc_, v_ in zip(mf[i], _hits_margins(S0d + lv * Ed, yd, ycd, covd)):
+                acc_.append(B.to_numpy(v_))
         if covered.any() and pos.any():  # (M6) error bounds of the covered samples
             low, up = T.error_bounds(x[covered], y[covered], W, n_rep, lams[pos], pair_var=pair_var,
                                      scores=S0[covered])
@@ -427,14 +462,14 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
         for j, (coef, icpt) in enumerate(probes):
             sc0 = None
             for i in range(len(eta_all)):
-                sc = H @ coef[i] + icpt[i]  # (rows, n)
+                sc = xp.matmul(H, coef[i, ...]) + icpt[i, ...]  # (rows, n)
                 sc0 = sc if i == 0 else sc0
-                for acc_, v_ in zip(pr_eta[j][i], _hits_margins(sc, y, yc, covered)):
-                    acc_.append(v_)
-            Hc = Hz @ coef[0]  # eta = 0
-            for i, lv in enumerate(lams):
-                for acc_, v_ in zip(pr_lam[j][i], _hits_margins(sc0 + lv * Hc, y, yc, covered)):
-                    acc_.append(v_)
+                for acc_, v_ in zip(pr_eta[j][i], _hits_margins(sc, yd, ycd, covd)):
+                    acc_.append(B.to_numpy(v_))
+            Hc = xp.matmul(Hz, coef[0, ...])  # eta = 0
+            for i, lv in enumerate(lams.tolist()):
+                for acc_, v_ in zip(pr_lam[j][i], _hits_margins(sc0 + lv * Hc, yd, ycd, covd)):
+                    acc_.append(B.to_numpy(v_))
 
     def cat(parts: list, axis: int = 0) -> np.ndarray:
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
