@@ -48,6 +48,8 @@ MAX_WORKERS = 1024
 START_METHOD = "spawn"
 #: default seconds to wait for a Dask scheduler (and its first worker) to answer
 DEFAULT_SCHEDULER_TIMEOUT = 10.0
+#: the Dask setting that LocalCluster workers leave unset (see _open_dask)
+_TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 
 _ADDRESS = re.compile(r"^(?:(?P<proto>[a-z][a-z0-9+.-]*)://)?(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(?P<port>\d{1,5})$")
 
@@ -238,12 +240,17 @@ def _open_dask(scheduler: str, workers: int | None, timeout: float) -> ExecutorH
     closers: list[Callable[[], None]] = []
     with quiet:
         if scheduler == "local":
+            import dask
             from distributed import LocalCluster
 
             n = workers or max(1, min(os.cpu_count() or 1, 4))
             # Worker processes inherit an ignored SIGINT: Ctrl-C reaches this process only, which
             # then closes the cluster (otherwise every worker prints its own KeyboardInterrupt).
-            with _sigint_ignored():
+            # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's
+            # dynamic mmap threshold: every numpy temporary above 128 KiB is then mapped and zeroed afresh,
+            # and the cells run about twice as slowly as in this process (measured on the main job's
+            # cells); the workers of a LocalCluster keep glibc's defaults.
+            with _sigint_ignored(), dask.config.set({_TRIM: None}):
                 cluster = LocalCluster(
                     n_workers=n,
                     threads_per_worker=1,
