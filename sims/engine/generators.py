@@ -255,13 +255,12 @@ def sample_features(
     r = B.draw_rows(B.seed_sequence(seed, _KEY_FEATURES), start, start + n_samples, _uniform_pairs(n))
     u = r[:, :n]  # (N, n) activity uniforms
     amp = lo + (hi - lo) * r[:, n:]  # (N, n) Uniform(lo, hi) amplitudes, float64 on the host
-    u_d = B.asarray(u, xp, dtype=xp.float64)
-    amp_d = B.asarray(amp, xp, dtype=dt)
-    t_d = B.asarray(thresh, xp, dtype=xp.float64)
-    zero = xp.zeros((), dtype=dt, device=B.device_of(amp_d))
     # amp * 1[u >= t] (+ 0 turns the -0.0 of negative amplitudes into +0.0); a multiply by the mask
-    # is several times faster than xp.where on numpy and gives identical values
-    return amp_d * xp.astype(u_d >= t_d, dt) + zero  # (N, n) or (I, N, n)
+    # is several times faster than a where and gives identical values. Computed on the host, where the
+    # draws are, in the output dtype: one move to the device instead of three
+    hdt = np.float32 if dt == B.resolve_dtype(xp, "float32") else np.float64
+    x = amp.astype(hdt) * (u >= thresh).astype(hdt) + hdt(0.0)  # (N, n) or (I, N, n)
+    return B.asarray(x, xp, dtype=dt)
 
 
 def make_labels(
