@@ -207,6 +207,34 @@ def _hits_margins(S: Any, y: Any, yc: Any, covered: Any) -> tuple[Any, Any]:
     return pred == y, np.where(covered, true - other, np.nan)
 
 
+#: a device batches the levels of a readout into one call while the (levels, rows, classes) scores stay
+#: below this many bytes (else level by level)
+_BATCH_BYTES = 2.0**28
+
+
+def _levels(scores: Any, levels: np.ndarray, y: Any, yc: Any, covered: Any, batched: Any = None) -> list:
+    """Hits and margins (host arrays) of the readout ``scores(level)`` at every level. On numpy one level at a
+    time (the fast path of :func:`_hits_margins`); on a device backend every level in one batched call
+    (``batched()`` or the scores stacked by broadcasting) and one transfer back, when it fits
+    :data:`_BATCH_BYTES`. The same numbers either way."""
+    first = scores(float(levels[0]))
+    if isinstance(first, np.ndarray) or len(levels) == 1 or \
+            len(levels) * first.shape[0] * first.shape[1] * 8 > _BATCH_BYTES:
+        out = []
+        for i, lv in enumerate(levels.tolist()):
+            h, g = _hits_margins(first if i == 0 else scores(lv), y, yc, covered)
+            out.append((B.to_numpy(h), B.to_numpy(g)))
+        return out
+    xp = B.get_namespace(first)
+    if batched is not None:
+        S = batched()
+    else:
+        S = xp.stack([first] + [scores(lv) for lv in levels.tolist()[1:]])  # (levels, rows, classes)
+    h, g = _hits_margins_xp(S, y, yc, covered)
+    h, g = B.to_numpy(h), B.to_numpy(g)  # one transfer each
+    return [(h[i], g[i]) for i in range(len(levels))]
+
+
 def _hits_margins_xp(S: Any, y: Any, yc: Any, covered: Any) -> tuple[Any, Any]:
     """:func:`_hits_margins` in Array-API functions only (equal bit for bit: the masked sum adds zeros to one
     score, the masked max is the max over the other classes)."""
@@ -451,25 +479,26 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
             keep[k_].append(v_)
         moments.add(E)
         fsums = _add_sums(fsums, _fisher_sums(S0, E, y))
-        for i, lv in enumerate(lams.tolist()):  # matched filter under input noise
-            for acc_, v_ in zip(mf[i], _hits_margins(S0d + lv * Ed, yd, ycd, covd)):
-                acc_.append(B.to_numpy(v_))
+        # matched filter under input noise: every level (numpy: one at a time, its fast path)
+        for i, (h_, g_) in enumerate(_levels(lambda lv: S0d + lv * Ed, lams, yd, ycd, covd)):
+            mf[i][0].append(h_)
+            mf[i][1].append(g_)
         if covered.any() and pos.any():  # (M6) error bounds of the covered samples
             low, up = T.error_bounds(x[covered], y[covered], W, n_rep, lams[pos], pair_var=pair_var,
                                      scores=S0[covered])
             keep["low"].append(low)
             keep["up"].append(up)
         for j, (coef, icpt) in enumerate(probes):
-            sc0 = None
-            for i in range(len(eta_all)):
-                sc = xp.matmul(H, coef[i, ...]) + icpt[i, ...]  # (rows, n)
-                sc0 = sc if i == 0 else sc0
-                for acc_, v_ in zip(pr_eta[j][i], _hits_margins(sc, yd, ycd, covd)):
-                    acc_.append(B.to_numpy(v_))
+            sc0 = xp.matmul(H, coef[0, ...]) + icpt[0, ...]  # (rows, n) eta = 0
+            etas_scores = (lambda i: xp.matmul(H, coef[int(i), ...]) + icpt[int(i), ...])
+            for i, (h_, g_) in enumerate(_levels(etas_scores, np.arange(len(eta_all), dtype=float), yd, ycd, covd,
+                                                 batched=lambda: xp.matmul(H[None, ...], coef) + icpt[:, None, :])):
+                pr_eta[j][i][0].append(h_)
+                pr_eta[j][i][1].append(g_)
             Hc = xp.matmul(Hz, coef[0, ...])  # eta = 0
-            for i, lv in enumerate(lams.tolist()):
-                for acc_, v_ in zip(pr_lam[j][i], _hits_margins(sc0 + lv * Hc, yd, ycd, covd)):
-                    acc_.append(B.to_numpy(v_))
+            for i, (h_, g_) in enumerate(_levels(lambda lv: sc0 + lv * Hc, lams, yd, ycd, covd)):
+                pr_lam[j][i][0].append(h_)
+                pr_lam[j][i][1].append(g_)
 
     def cat(parts: list, axis: int = 0) -> np.ndarray:
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
