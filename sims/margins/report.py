@@ -1,17 +1,18 @@
 """Figures and the short PDF report of a ``sims.margin_sweep`` run (rows as written to results.csv).
 
-Three figures (PNG + PDF, written atomically through ``sims.sweep.io``) and ``<name>_report.pdf`` beside results.csv:
+Three figures (PNG + PDF, written atomically through ``sims.sweep.io``; drawn by :mod:`sims.margins.figures`
+from the rows as DataFrames, in the shared style of :mod:`sims.sweep.style`) and ``<name>_report.pdf``:
 
-* ``<name>_margins``: median matched-filter margin vs superposition ratio per code with the per-sample
-  bound (M3) overlaid (vacuous bounds, <= 0, marked on the zero line), and coherence vs ratio with the
-  Welch bound (M1);
+* ``<name>_margins``: median matched-filter margin and Fisher separation vs superposition ratio per code
+  and sparsity, with the per-sample bound (M3) and the exact separation (M9), and the coherence vs ratio
+  with the Welch bound (M1) (once);
 * ``<name>_accuracy``: accuracy vs input noise (matched filter, with theory: exact (M7) for orthogonal
-  codes, mean-field (M10) otherwise) and vs label noise (least-squares probe), mean +- 95% CI over
-  replicates;
+  codes, mean-field (M10) otherwise; least-squares probes at every training size) and vs label noise
+  (probes at every training size), mean ± 95% CI over replicates, chance 1/n;
 * ``<name>_crossover``: the input-noise level where mono overtakes each superposed code (interpolated
   from the mean accuracy curves) vs ratio, with the mean-field balance level (M11).
 
-Titles and captions are built from the config (``config.caption()`` and its fields). The report PDF has
+Titles are short; the config goes into each figure's footnote (``config.caption()``). The report PDF has
 fixed metadata (no dates), so the same rows give the same bytes.
 """
 from __future__ import annotations
@@ -26,13 +27,14 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from sims.sweep import io as sio
+from sims.sweep.style import CODE_COLORS
 from sims.margins.config import ORTHONORMAL_TOL
 from sims.engine.stats import t_stats
 
 __all__ = ["make_figures_and_report", "aggregate", "crossovers", "check_summary", "REPORT_STEM"]
 
 REPORT_STEM = "report"
-_COLORS = {"mono": "#222222", "random": "#1f77b4", "antipodal": "#d62728", "frame": "#2ca02c", "trained": "#9467bd"}
+_COLORS = dict(CODE_COLORS)  # the shared palette (sims.sweep.style)
 
 
 def _f(v: Any) -> float:
@@ -135,163 +137,6 @@ def check_summary(rows: list[dict]) -> list[dict]:
     return out
 
 
-# --------------------------------------------------------------------------------------------- figures
-_CAPTION_PT = 5.5  # caption font size (points)
-
-
-def _setup(config: Any, nrows: int, title: str, caption: str, *, height: float = 2.4) -> tuple[Any, np.ndarray]:
-    """A figure of ``nrows`` x (one column per sparsity) panels with a fixed layout (no constrained or
-    tight layout passes: they cost more than the drawing itself; save with ``tight=False``), the title
-    (after the config's name) on top and the caption, wrapped to the figure width, underneath."""
-    ncols = len(config.sparsity)
-    width = 3.2 * ncols + 0.7
-    lines = textwrap.wrap(f"{caption} Run: {config.caption()}", int(width * 72 / (0.52 * _CAPTION_PT)))
-    cap_h = (len(lines) + 1) * _CAPTION_PT * 1.25 / 72  # inches
-    fig_h = height * nrows + 0.75 + cap_h + 0.35
-    fig = sio.new_figure(figsize=(width, fig_h))
-    axes = np.asarray(fig.subplots(nrows, ncols, squeeze=False))
-    fig.subplots_adjust(left=0.55 / width, right=1 - 0.15 / width, top=1 - 0.6 / fig_h,
-                        bottom=(cap_h + 0.4) / fig_h, wspace=0.32, hspace=0.42)
-    fig.suptitle(f"{config.display_name()}: {title}", fontsize=8.5, y=1 - 0.12 / fig_h, va="top")
-    fig.text(0.5, 0.12 / fig_h, "\n".join(lines), ha="center", va="bottom", fontsize=_CAPTION_PT)
-    return fig, axes
-
-
-def _margin_figure(rows: list[dict], config: Any, out: Path) -> tuple[list[Path], Any]:
-    from theory.margins import welch_bound
-
-    lam0 = min(config.input_noise)
-    marg = aggregate(rows, ("sparsity", "code", "ratio"), "margin_q50", lambda r: _is_mf(r) and r.get("level") == lam0)
-    bnd = aggregate(rows, ("sparsity", "code", "ratio"), "value", _is_m3_median)
-    mu = aggregate(rows, ("sparsity", "code", "ratio"), "empirical",
-                   lambda r: r.get("record") == "check" and r.get("check") == "welch")
-    caption = ("Top: median matched-filter margin of covered samples (solid, mean +- 95% CI over "
-               f"{config.reps} replicates; black dots across: mono's level) and median of the per-sample bound "
-               "(M3) (dotted, triangles); "
-               "x on the zero line: the bound is <= 0 (vacuous) there. Bottom: coherence of the code and "
-               "the Welch bound (M1).")
-    fig, axes = _setup(config, 2, "matched-filter margin and coherence vs superposition "
-                                  f"(n = {config.n_features} features, m = {config.m} dimensions)", caption)
-    q = np.asarray(sorted(config.ratio))
-    qq = np.linspace(q.min(), q.max(), 50)
-    welch = welch_bound(qq * config.m, config.m)
-    for col, S in enumerate(config.sparsity):
-        ax, axm = axes[0, col], axes[1, col]
-        for code in config.code:
-            pts = [(r, marg[(S, code, r)]) for r in q if (S, code, r) in marg]
-            if not pts:
-                continue
-            c = _COLORS.get(code, None)
-            xs = np.array([p[0] for p in pts])
-            ys = np.array([p[1][0] for p in pts])
-            es = np.array([p[1][1] for p in pts])
-            ax.errorbar(xs, ys, yerr=np.where(np.isfinite(es), es, 0), color=c, marker="o", ms=3, lw=1.2, capsize=2,
-                        label=f"{code} (median margin)")
-            bs = np.array([bnd[(S, code, r)][0] if (S, code, r) in bnd else np.nan for r in xs])
-            ok = bs > 0
-            if ok.any():
-                ax.plot(xs[ok], bs[ok], color=c, ls=":", marker="v", ms=3, mfc="white", lw=1.0)
-            if (~ok & np.isfinite(bs)).any():
-                ax.plot(xs[~ok & np.isfinite(bs)], np.zeros((~ok & np.isfinite(bs)).sum()), color=c, ls="none",
-                        marker="x", ms=4)
-            mus = [(r, mu[(S, code, r)][0]) for r in q if (S, code, r) in mu]
-            axm.plot([p[0] for p in mus], [p[1] for p in mus], color=c, marker="o", ms=3, lw=1.2, label=code)
-        ax.axhline(0.0, color="0.6", lw=0.6)
-        if (S, "mono", 1.0) in marg:  # mono exists at ratio 1 only: its level as a reference line
-            ax.axhline(marg[(S, "mono", 1.0)][0], color=_COLORS["mono"], lw=0.7, ls=(0, (1, 3)))
-        ax.set_title(f"sparsity S = {S:g}", fontsize=8)
-        ax.set_xlabel("superposition ratio n_rep / m", fontsize=7)
-        ax.set_ylabel("margin (median over covered samples)", fontsize=7)
-        axm.plot(qq, welch, "k--", lw=1.0, label="Welch bound (M1)")
-        axm.set_xlabel("superposition ratio n_rep / m", fontsize=7)
-        axm.set_ylabel("coherence mu", fontsize=7)
-        for a in (ax, axm):
-            a.tick_params(labelsize=6)
-        if col == 0:
-            ax.legend(fontsize=5.5, loc="best")
-            axm.legend(fontsize=5.5, loc="best")
-    return sio.save_figure(fig, out / config.figure_stem("margins"), tight=False), fig
-
-
-def _accuracy_figure(rows: list[dict], config: Any, out: Path) -> tuple[list[Path], Any]:
-    nt = max(config.n_train)
-    mf = aggregate(rows, ("sparsity", "code", "ratio", "level"), "acc", _is_mf)
-    th = aggregate(rows, ("sparsity", "code", "ratio", "level"), "acc_theory", _is_mf)
-    pr = aggregate(rows, ("sparsity", "code", "ratio", "level"), "acc",
-                   lambda r: r.get("record") == "readout" and r.get("readout") == "probe" and r.get("noise") == "label"
-                   and r.get("n_train") == nt)
-    caption = (f"Mean +- 95% CI over {config.reps} replicates of {config.n_test} test samples. Dashed: "
-               "theory, exact (M7) for orthonormal codes, mean-field approximation (M10) for superposed "
-               "ones. Bottom: least-squares probes on h trained on labels flipped at rate eta, "
-               "tested on clean labels.")
-    fig, axes = _setup(config, 2, "accuracy vs noise per code (largest valid ratio of "
-                                  f"each code; n = {config.n_features}, m = {config.m})", caption)
-    lams = np.asarray(sorted(config.input_noise))
-    etas = np.asarray(sorted(config.label_noise))
-    for col, S in enumerate(config.sparsity):
-        for code in config.code:
-            valid = [q for q in config.ratio if (S, code, q, lams[0]) in mf]
-            if not valid:
-                continue
-            q = max(valid)
-            c = _COLORS.get(code, None)
-            lab = f"{code} (ratio {q:g})"
-            m_ = np.array([mf[(S, code, q, lv)] for lv in lams])
-            axes[0, col].errorbar(lams, m_[:, 0], yerr=np.nan_to_num(m_[:, 1]), color=c, marker="o", ms=3,
-                                  capsize=2, lw=1.2, label=lab)
-            t_ = np.array([th.get((S, code, q, lv), (np.nan,))[0] for lv in lams])
-            if np.isfinite(t_).any():
-                axes[0, col].plot(lams, t_, color=c, ls="--", lw=0.9)
-            p_ = np.array([pr.get((S, code, q, ev), (np.nan, np.nan, 0))[:2] for ev in etas])
-            axes[1, col].errorbar(etas, p_[:, 0], yerr=np.nan_to_num(p_[:, 1]), color=c, marker="o", ms=3,
-                                  capsize=2, lw=1.2, label=lab)
-        axes[0, col].set_title(f"sparsity S = {S:g}", fontsize=8)
-        axes[0, col].set_xlabel("input noise lam (Gaussian on x)", fontsize=7)
-        axes[0, col].set_ylabel("matched-filter accuracy", fontsize=7)
-        axes[1, col].set_xlabel("label noise eta (symmetric)", fontsize=7)
-        axes[1, col].set_ylabel(f"probe accuracy (n_train = {nt})", fontsize=7)
-        for a in axes[:, col]:
-            a.tick_params(labelsize=6)
-        if col == 0:
-            axes[0, col].legend(fontsize=5.5)
-    return sio.save_figure(fig, out / config.figure_stem("accuracy"), tight=False), fig
-
-
-def _crossover_figure(cross: list[dict], config: Any, out: Path) -> tuple[list[Path], Any]:
-    lam_max = max(config.input_noise)
-    caption = ("Below the curve the superposed code is more accurate (matched filter), above it mono is. "
-               f"Triangles at lam = {lam_max:g}: no crossing on the grid. Simulation: first sign change of "
-               "the mean accuracy difference, linear interpolation between grid levels.")
-    fig, axes = _setup(config, 1, "input noise where mono overtakes the superposed code "
-                                  f"(mono keeps m = {config.m} of n = {config.n_features} features)", caption,
-                       height=2.6)
-    for col, S in enumerate(config.sparsity):
-        ax = axes[0, col]
-        for code in config.code:
-            pts = [c for c in cross if c["sparsity"] == S and c["code"] == code]
-            if not pts:
-                continue
-            col_ = _COLORS.get(code, None)
-            xs = np.array([p["ratio"] for p in pts])
-            emp = np.array([p["empirical"] for p in pts])
-            thy = np.array([p["theory"] for p in pts])
-            ok = np.isfinite(emp)
-            ax.plot(xs[ok], emp[ok], color=col_, marker="o", ms=4, lw=1.2, label=f"{code}: simulation")
-            if (~ok).any():
-                ax.plot(xs[~ok], np.full((~ok).sum(), lam_max), color=col_, ls="none", marker="^", ms=5)
-            okt = np.isfinite(thy)
-            ax.plot(xs[okt], thy[okt], color=col_, marker="s", mfc="white", ms=4, ls="--", lw=0.9,
-                    label=f"{code}: mean-field lam* (M11)")
-        ax.axhline(lam_max, color="0.7", lw=0.6, ls=":")
-        ax.set_title(f"sparsity S = {S:g}", fontsize=8)
-        ax.set_xlabel("superposition ratio n_rep / m", fontsize=7)
-        ax.set_ylabel("crossover input noise lam", fontsize=7)
-        ax.tick_params(labelsize=6)
-        if col == 0:
-            ax.legend(fontsize=5.5)
-    return sio.save_figure(fig, out / config.figure_stem("crossover"), tight=False), fig
-
-
 # --------------------------------------------------------------------------------------------- report
 def _text_page(config: Any, rows: list[dict], summary: list[dict], cross: list[dict]) -> Any:
     fig = sio.new_figure(figsize=(8.27, 11.69))
@@ -346,27 +191,27 @@ def _g(v: float) -> str:
 
 
 def make_figures_and_report(rows: list[dict], out_dir: Any, config: Any) -> list[Path]:
-    """Write the three figures (PNG + PDF) and ``<name>_report.pdf``; returns the paths written."""
+    """Write the figures of :mod:`sims.margins.figures` (PNG + PDF; drawn from the rows as DataFrames, as
+    ``load_run`` returns them) and ``<name>_report.pdf``; returns the paths written."""
     from matplotlib.backends.backend_pdf import PdfPages
+
+    from sims.margins import figures as MF
+    from sims.sweep import style
 
     out = Path(out_dir)
     paths: list[Path] = []
-    figs = []
-    for make in (_margin_figure, _accuracy_figure):
-        p, fig = make(rows, config, out)
-        paths += p
-        figs.append(fig)
-    cross = crossovers(rows, config)
-    p, fig = _crossover_figure(cross, config, out)
-    paths += p
-    figs.append(fig)
-    summary = check_summary(rows)
-    buf = io.BytesIO()
-    meta = {"Title": f"{config.display_name()} report", "Creator": None, "Producer": None,
-            "CreationDate": None, "ModDate": None}
-    with PdfPages(buf, metadata=meta) as pdf:
-        pdf.savefig(_text_page(config, rows, summary, cross))
-        for fig in figs:
-            pdf.savefig(fig)
+    figs = MF.figures_from_frames(MF.frames(rows, config), config)
+    with style.context():
+        for name in MF.FIGURES:
+            paths += sio.save_figure(figs[name], out / config.figure_stem(name), tight=False)
+        cross = crossovers(rows, config)
+        summary = check_summary(rows)
+        buf = io.BytesIO()
+        meta = {"Title": f"{config.display_name()} report", "Creator": None, "Producer": None,
+                "CreationDate": None, "ModDate": None}
+        with PdfPages(buf, metadata=meta) as pdf:
+            pdf.savefig(_text_page(config, rows, summary, cross))
+            for name in MF.FIGURES:
+                pdf.savefig(figs[name])
     paths.append(sio.atomic_write_bytes(out / f"{config.figure_stem(REPORT_STEM)}.pdf", buf.getvalue()))
     return paths
