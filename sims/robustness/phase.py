@@ -15,8 +15,9 @@ Input: the tidy rows of the sweep (one per replicate x comparator x scenario x l
   crossing of the theory rows), and their relative gap.
 * :func:`fig5_verdict`: the paper's Fig.-5 pattern (clean: poly wins; label noise: mono wins; input
   noise: mono wins) judged on the data of one (S, m, n_train).
-* :func:`make_outputs`: summary.csv, differences.csv, boundaries.csv, verdict.json and the figures
-  (Fig.-5 style, few-shot, OOD, phase diagram with the theory boundary overlaid), PNG + PDF.
+* :func:`make_outputs`: summary.csv, differences.csv, boundaries.csv and verdict.json; the figures
+  (Fig.-5 style, training sizes, few-shot, OOD, phase diagram with the theory boundary overlaid, PNG + PDF)
+  are drawn from these tables by :mod:`sims.robustness.figures`.
 """
 from __future__ import annotations
 
@@ -269,10 +270,10 @@ def _is_acc(d: Mapping) -> bool:
 
 # ------------------------------------------------------------------------------------------ outputs
 def make_outputs(rows: list[dict], out_dir: Path, config: Any) -> tuple[list[Path], dict]:
-    """Write summary.csv, differences.csv, boundaries.csv, verdict.json and the phase-diagram figure.
+    """Write summary.csv, differences.csv, boundaries.csv and verdict.json.
 
-    Returns the written paths and ``{"summary", "differences", "boundaries", "verdict"}`` (the other
-    figures of the sweep are drawn from them)."""
+    Returns the written paths and ``{"summary", "differences", "boundaries", "verdict"}`` (the figures of
+    the sweep, :mod:`sims.robustness.figures`, are drawn from them)."""
     out_dir = Path(out_dir)
     agg = aggregate(rows)
     diffs = paired_differences(rows)
@@ -283,7 +284,6 @@ def make_outputs(rows: list[dict], out_dir: Path, config: Any) -> tuple[list[Pat
     verdict = fig5_verdict(diffs, config.fig_sparsity, config.fig_m, max(config.n_train))
     verdict["gap_summary"] = gap_summary(bnd)
     paths.append(sio.atomic_write_json(out_dir / "verdict.json", _jsonable(verdict)))
-    paths += phase_figure(diffs, bnd, out_dir, config)
     return paths, {"summary": agg, "differences": diffs, "boundaries": bnd, "verdict": verdict}
 
 
@@ -330,127 +330,13 @@ def _jsonable(obj: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------------------ figure
-def _cell_index(values: Sequence[float], v: float, log: bool = False) -> float:
-    """Fractional index of ``v`` on a (sorted) grid, for overlays on index-based heatmaps."""
-    g = np.asarray(values, dtype=np.float64)
-    if log:
-        return float(np.interp(math.log(v), np.log(g), np.arange(g.size)))
-    return float(np.interp(v, g, np.arange(g.size)))
-
-
-def _heat(ax: Any, X: Sequence[float], Y: Sequence[float], Z: np.ndarray, sig: np.ndarray, vmax: float,
-          xlabel: str, ylabel: str, title: str, xfmt: str = "{:g}", yfmt: str = "{:g}") -> Any:
-    """Heatmap of ``Z[y, x]`` (blue: mono ahead, red: poly ahead); a dot where the 95% interval of the
-    paired difference excludes 0."""
-    im = ax.imshow(Z, origin="lower", aspect="auto", cmap="RdBu", vmin=-vmax, vmax=vmax,
-                   extent=(-0.5, len(X) - 0.5, -0.5, len(Y) - 0.5), interpolation="nearest")
-    yy, xx = np.nonzero(sig)
-    ax.plot(xx, yy, "k.", ms=2.5)
-    ax.set_xticks(range(len(X)), [xfmt.format(x) for x in X], fontsize=6, rotation=45)
-    ax.set_yticks(range(len(Y)), [yfmt.format(y) for y in Y], fontsize=6)
-    ax.set_xlabel(xlabel, fontsize=7)
-    ax.set_ylabel(ylabel, fontsize=7)
-    ax.set_title(title, fontsize=7)
-    return im
-
-
-def _grid(diffs: Sequence[Mapping], xkey: str, ykey: str, **fixed: Any) -> tuple[list, list, np.ndarray, np.ndarray]:
-    ds = [d for d in diffs if _is_acc(d) and all(
-        (abs(d[k] - v) < 1e-12 if isinstance(v, float) else d[k] == v) for k, v in fixed.items())]
-    X = sorted({d[xkey] for d in ds})
-    Y = sorted({d[ykey] for d in ds})
-    Z = np.full((len(Y), len(X)), np.nan)
-    sig = np.zeros_like(Z, dtype=bool)
-    for d in ds:
-        i, j = Y.index(d[ykey]), X.index(d[xkey])
-        Z[i, j] = d["diff_mean"]
-        sig[i, j] = d["winner"] in ("mono", "poly")
-    return X, Y, Z, sig
-
-
 def phase_figure(diffs: Sequence[Mapping], bnd: Sequence[Mapping], out_dir: Path, config: Any) -> list[Path]:
-    """The phase diagram: where the monosemantic side (``dense``) beats the superposed one, over
-    (n_train, eta) for every sparsity, (S, lam), (n/m, lam), (n/m, eta) and (S, n_train) at eta = 0;
-    empirical boundaries (circles with bootstrap intervals) and predicted ones (green line,
-    ``theory.robustness``) overlaid."""
-    Ss = list(config.sparsity)
-    mf, Sf, nmax = config.fig_m, config.fig_sparsity, max(config.n_train)
-    n = config.n_features
-    top = len(Ss)
-    ncol = max(top, 4)
-    fig = sio.new_figure(figsize=(2.9 * ncol, 6.6), layout="constrained")
-    axes = [fig.add_subplot(2, ncol, i + 1) for i in range(top)] + \
-           [fig.add_subplot(2, ncol, ncol + i + 1) for i in range(4)]
-    vmax = max([abs(d["diff_mean"]) for d in diffs if _is_acc(d) and math.isfinite(d["diff_mean"])] + [1e-3])
-    im = None
-    for ax, S in zip(axes[:top], Ss):
-        X, Y, Z, sig = _grid(diffs, "n_train", "level", scenario="label_noise", kind="symmetric", at="",
-                             m=mf, sparsity=S)
-        if not X:
-            ax.set_visible(False)
-            continue
-        im = _heat(ax, X, Y, Z, sig, vmax, "n_train", "label noise eta (symmetric)", f"S = {S:g}, n/m = {n / mf:g}")
-        _overlay(ax, bnd, "eta", X, Y, dict(sparsity=S, m=mf), xkey="n_train")
-    panels = [
-        ("sparsity", "level", dict(scenario="input_noise", kind="gaussian", at="test", m=mf, n_train=nmax),
-         "lam", "sparsity S", "input noise lam (gaussian, test)", f"n/m = {n / mf:g}, n_train = {nmax}"),
-        ("m", "level", dict(scenario="input_noise", kind="gaussian", at="test", sparsity=Sf, n_train=nmax),
-         "lam", "hidden dims m (n/m)", "input noise lam (gaussian, test)", f"S = {Sf:g}, n_train = {nmax}"),
-        ("m", "level", dict(scenario="label_noise", kind="symmetric", at="", sparsity=Sf, n_train=nmax),
-         "eta", "hidden dims m (n/m)", "label noise eta (symmetric)", f"S = {Sf:g}, n_train = {nmax}"),
-        ("n_train", "sparsity", dict(scenario="label_noise", kind="symmetric", at="", m=mf, level=0.0),
-         "sparsity", "n_train", "sparsity S", f"clean (eta = 0), n/m = {n / mf:g}"),
-    ]
-    for ax, (xk, yk, fixed, sweep, xl, yl, title) in zip(axes[top:], panels):
-        X, Y, Z, sig = _grid(diffs, xk, yk, **fixed)
-        if not X or not Y:
-            ax.set_visible(False)
-            continue
-        if xk == "m":
-            xl = "m (n/m = " + ", ".join(f"{n / x:.3g}" for x in X) + ")"
-        im = _heat(ax, X, Y, Z, sig, vmax, xl, yl, title)
-        sel = {k: v for k, v in fixed.items() if k in ("sparsity", "m", "n_train", "level") and k != yk}
-        _overlay(ax, bnd, sweep, X, Y, sel, xkey=xk)
-    if im is not None:
-        cb = fig.colorbar(im, ax=[a for a in axes if a.get_visible()], shrink=0.6, pad=0.01)
-        cb.set_label("acc(dense, mono) - acc(superposed, poly)", fontsize=7)
-        cb.ax.tick_params(labelsize=6)
-    fig.suptitle(wrap("Where the monosemantic code (dense) beats the superposed one: blue = mono ahead, red = poly "
-                      "ahead, dots = paired 95% CI excludes 0. Circles: empirical boundary with bootstrap 95% CI "
-                      "(filled: a crossing beyond doubt, open: crossing in >= 80% of resamples); green line / x: "
-                      "boundary predicted by theory.robustness\n" + config.caption(), fig, 30), fontsize=6)
-    return sio.save_figure(fig, out_dir / config.figure_stem("phase"))
+    """Write the phase diagram (``<name>_phase.png`` / ``.pdf``) of these differences and boundaries rows:
+    :func:`sims.robustness.figures.phase_figure` drawn from them as DataFrames."""
+    from sims.robustness import figures as RF
+    from sims.sweep import style
 
-
-def _overlay(ax: Any, bnd: Sequence[Mapping], sweep: str, X: Sequence, Y: Sequence, fixed: Mapping,
-             xkey: str) -> None:
-    """Boundary points of ``sweep`` (its value lies on the y axis) at every x of the heatmap."""
-    ylog = sweep == "n_train"
-    pts_e, pts_p = [], []
-    for j, x in enumerate(X):
-        for b in bnd:
-            if b["sweep"] != sweep or not all(_eq(b.get(k), v) for k, v in fixed.items()) or not _eq(b.get(xkey), x):
-                continue
-            # empirical: only crossings that most bootstrap resamples reproduce (filled: beyond doubt)
-            if math.isfinite(b["emp"]) and (b.get("resolved") or b["emp_p"] >= 0.8):
-                lo = b["emp_lo"] if math.isfinite(b["emp_lo"]) else b["emp"]
-                hi = b["emp_hi"] if math.isfinite(b["emp_hi"]) else b["emp"]
-                pts_e.append((j, _cell_index(Y, b["emp"], ylog), _cell_index(Y, lo, ylog), _cell_index(Y, hi, ylog),
-                              bool(b.get("resolved"))))
-            pts_p.append((j, _cell_index(Y, b["pred"], ylog) if math.isfinite(b["pred"]) else np.nan))
-    for filled in (True, False):
-        e = np.asarray([p[:4] for p in pts_e if p[4] == filled])
-        if e.size:
-            ax.errorbar(e[:, 0], e[:, 1], yerr=[e[:, 1] - e[:, 2], e[:, 3] - e[:, 1]], fmt="o",
-                        mfc="k" if filled else "white", mec="k", ecolor="k", ms=3.5, lw=0.6, capsize=1.5)
-    if pts_p:
-        p = np.asarray(sorted(pts_p))
-        ax.plot(p[:, 0], p[:, 1], "-", color="lime", lw=1.6)  # NaN breaks the line where theory has no crossing
-        ax.plot(p[:, 0], p[:, 1], "x", color="lime", ms=4, mew=1.2)
-
-
-def _eq(a: Any, b: Any) -> bool:
-    try:
-        return abs(float(a) - float(b)) < 1e-9
-    except (TypeError, ValueError):
-        return a == b
+    fr = RF.frames({"summary": [], "differences": list(diffs), "boundaries": list(bnd)}, config)
+    fig = RF.phase_figure(fr["differences"], fr["boundaries"], config)
+    with style.context():
+        return sio.save_figure(fig, Path(out_dir) / config.figure_stem("phase"), tight=False)
