@@ -12,7 +12,6 @@ differences.csv (paired vs the raw input and vs CL), theory_check.csv, report.md
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,15 +289,10 @@ def cell_fn(cell: dict, seed: int) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- outputs
-_XLABELS = {"label_noise": "η (label-noise rate)", "few_shot": "k per class (rightmost: all)",
-            "gaussian_noise": "noise sd", "uniform_noise": "noise sd", "rotation": "degrees", "inversion": "blend a",
-            "blur": "σ (px)", "translation": "pixels", "time_shift": "fraction of the length",
-            "time_scale": "stretch (factor − 1)", "smoothing": "σ (samples)", "trend": "rise (sd)",
-            "mean_shift": "shift (sd)", "scaling": "factor − 1", "block_mask": "share masked", "ood": "given OOD set"}
-
-
 def figures(rows: list[dict], out_dir: Path, config: RealDataConfig) -> list[Path]:
-    """Tables (summary.csv, differences.csv, theory_check.csv, report.md) and accuracy-curve figures."""
+    """Tables (summary.csv, differences.csv, theory_check.csv, report.md) and the figures of
+    :mod:`realdata.figures` (accuracy curves, monosemanticity), drawn from summary.csv as a DataFrame."""
+    from realdata import figures as RD
     from realdata import summary
     from sims.sweep import io as sio
 
@@ -313,34 +307,7 @@ def figures(rows: list[dict], out_dir: Path, config: RealDataConfig) -> list[Pat
     if checks:
         written.append(sio.write_csv(out_dir / "theory_check.csv", checks, list(checks[0])))
     written.append(sio.atomic_write_text(out_dir / "report.md", summary.markdown_report(rows, config.caption())))
-
-    reps = summary.representations(rows)
-    scen = [s for s in summary.scenarios(rows) if any(a["scenario"] == s and a["metric"] == "accuracy" for a in agg)]
-    fig = sio.new_figure(figsize=(3.0 * 4, 2.6 * math.ceil(len(scen) / 4)))
-    for i, sc in enumerate(scen):
-        ax = fig.add_subplot(math.ceil(len(scen) / 4), 4, i + 1)
-        for rep in reps:
-            pts = sorted((a["level"], a["mean"], a["ci"]) for a in agg
-                         if a["scenario"] == sc and a["metric"] == "accuracy" and a["representation"] == rep)
-            if sc == "few_shot":  # k = 0 means "all": draw it last, at the largest k times 2
-                kmax = max([p[0] for p in pts] + [1.0])
-                pts = sorted((2 * kmax if p[0] == 0 else p[0], p[1], p[2]) for p in pts)
-            x = np.array([p[0] for p in pts])
-            m = np.array([p[1] for p in pts])
-            c = np.nan_to_num(np.array([p[2] for p in pts]))
-            ax.plot(x, m, "o-", label=rep.upper(), ms=3)
-            ax.fill_between(x, np.clip(m - c, 0, 1), np.clip(m + c, 0, 1), alpha=0.2)
-        if sc == "few_shot":
-            ax.set_xscale("log")
-        ax.set_title(sc, fontsize=8)
-        ax.set_xlabel(_XLABELS.get(sc, "level"), fontsize=7)
-        ax.set_ylabel("test accuracy", fontsize=7)
-        ax.tick_params(labelsize=6)
-        if i == 0:
-            ax.legend(fontsize=6)
-    fig.suptitle(config.caption(), fontsize=6)
-    fig.tight_layout()
-    written += sio.save_figure(fig, out_dir / config.figure_stem("accuracy"))
+    written += RD.write_figures(RD.summary_frame(agg, config), out_dir, config)
     return written
 
 
