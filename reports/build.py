@@ -39,8 +39,8 @@ def build_parser() -> cli.ArgumentParser:
                            epilog=__doc__.split("\n\n", 1)[1],
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", metavar="DIR", default="runs",
-                   help="folder whose sub-folders are run folders; the newest complete run of each CLI is used "
-                        "(default: runs)")
+                   help="folder whose sub-folders are run folders; the newest complete run of each CLI's default "
+                        "config is used, other configs only when named by their flag (default: runs)")
     p.add_argument("--margin", metavar="DIR", default=None, help="run folder of python -m sims.margin_sweep to use")
     p.add_argument("--realdata", metavar="DIR", default=None, help="run folder of python -m realdata.run to use")
     p.add_argument("--robustness", metavar="DIR", default=None,
@@ -80,7 +80,8 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     from reports.checks import ChecksJob, registry
     from sims.engine.validation import Interval, check_number
     from reports.figures import label_noise_models_figure, two_feature_figure
-    from reports.layout import FigureBlock, render_pdf, render_png
+    from reports import page1
+    from reports.layout import Contents, FigureBlock, Heading, PageBreak, Paragraph, render_pdf, render_png
 
     t0 = time.perf_counter()
     say = _say(args.quiet)
@@ -129,6 +130,9 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         if job is not None:
             job.cancel()
     runs = {name: runs[name] for name in known}
+    if not args.quiet:  # the folders this report reads, and how they were chosen
+        for name, run in runs.items():
+            print(f"{name}: {run.path} ({run.variant} config; {run.origin})")
 
     # ---- content ------------------------------------------------------------------------------------
     tables_dir = out / "tables"
@@ -155,7 +159,7 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         "two_feature", "Two-feature model: separation of the polysemantic vs the monosemantic code",
         "Ratio J_poly / J_mono of the Fisher separations (E7)-(E8) computed by theory.two_feature.separation; "
         "above 1 the polysemantic code v = x1 - w x2 separates the classes better than v = x1. Left: input noise "
-        "(score variances lambda^2 vs (1 + w^2) lambda^2, App. B.3); right: symmetric label noise.",
+        "(score variances λ² vs (1 + w²) λ², App. B.3); right: symmetric label noise.",
         two_feature_figure(), height=2.7)
 
     rob = runs.get("robustness")
@@ -163,8 +167,8 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     label_models = FigureBlock(
         "label_noise_models", "Label-noise models: symmetric, class-conditional and margin-dependent",
         "Left: J_poly / J_mono of the two-feature model (argmax, S = 0.9) against the noise rate r under symmetric "
-        "noise (eta = r), one-sided class-conditional noise (a, b) = (0, r) and margin-dependent noise (p_max = r, "
-        "tau = 0.1), for w = 1 and w = 3 (theory.two_feature, (E8), (E13), (E16)). Middle: the exact boundary of "
+        "noise (η = r), one-sided class-conditional noise (a, b) = (0, r) and margin-dependent noise (p_max = r, "
+        "τ = 0.1), for w = 1 and w = 3 (theory.two_feature, (E8), (E13), (E16)). Middle: the exact boundary of "
         "(E14) above which J_mono > J_poly is possible (at the corner a -> 0, b -> 1), for three input-noise levels. "
         "Right: the toy-model sweep's paired accuracy difference dense - superposed against the label-noise level, "
         "one curve per label-noise kind in the run (classcond: 2k+1 -> 2k; margin: to the runner-up class), mean "
@@ -172,14 +176,27 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         label_noise_models_figure(rob.tables["differences.csv"] if rob is not None else None,
                                   (float(verdict["sparsity"]), int(verdict["m"]), int(verdict["n_train"]))
                                   if {"sparsity", "m", "n_train"} <= set(verdict) else None), height=2.7)
-    body: list[Any] = [*sections.formulas_section(claims, two_feature), label_models]
+    summary = FigureBlock(
+        "summary", "Summary of the evidence",
+        "(a) J_poly / J_mono, two-feature model, exact (above 1: poly separates better). (b) Main sweep: accuracy "
+        "of mono minus the random code at the largest ratio. (c) Toy models (Fig. 5): dense minus superposed. "
+        "(d) Real data: NCL and SAE minus CL, robustness per scenario. (b)-(d): means with 95% intervals over "
+        "replicates; above 0, the monosemantic code is ahead.",
+        page1.summary_figure(runs), height=3.3)
+    theory_section = [Heading(sections.TITLES["two_feature"]),
+                      Paragraph("The paper's two-feature model in closed form (theory/two_feature.py, derived in "
+                                "theory/derive/): the separation of the two codes under input noise and under the "
+                                "three label-noise models; the claims of Appendix A state the verdicts.", size=7.5),
+                      two_feature, label_models]
+    rest: list[Any] = list(theory_section)
     for key in ("margin", "robustness", "realdata"):
-        body += parts[key].blocks
-    body += sections.benchmarks_section(bench_dir)
-    body += sections.limitations_section(claims, checks, runs, md_path)
-    figs = {id(b): b for b in body if isinstance(b, FigureBlock)}
-    number = {id(b): k for k, b in enumerate((b for b in body if isinstance(b, FigureBlock)), start=1)}
-    keyed = {"two_feature": two_feature, "label_noise_models": label_models,
+        rest += parts[key].blocks
+    rest += sections.benchmarks_section(bench_dir)
+    rest += sections.limitations_section(claims, checks, runs, md_path)
+    ordered_figs = [summary, *(b for b in rest if isinstance(b, FigureBlock))]
+    figs = {id(b): b for b in ordered_figs}
+    number = {id(b): k for k, b in enumerate(ordered_figs, start=1)}
+    keyed = {"summary": summary, "two_feature": two_feature, "label_noise_models": label_models,
              **{k: v for p in parts.values() for k, v in p.figures.items()}}
     fig_numbers = {k: (number[id(b)], b.title) for k, b in keyed.items() if id(b) in number}
 
@@ -189,10 +206,14 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     extra_figs = getattr(parts.get("robustness"), "claim_figures", {}) or {}
     notes = [f"Sources not in this checkout: {', '.join(sorted(set(inputs.SOURCES) - set(known)))}."] if set(
         inputs.SOURCES) - set(known) else []
-    blocks = [*sections.title_page(claims, checks),
-              *sections.provenance(runs, checks, sio.git_revision(_HERE), sio.package_versions(["sympy", "torch",
-                                                                                                  "scikit-learn"]), notes),
-              *sections.claims_section(claims, checks, fig_numbers, evidence, extra_figs), *body]
+    appendices = [*sections.claims_section(claims, checks, fig_numbers, evidence, extra_figs),
+                  *sections.formulas_section(claims),
+                  *sections.provenance(runs, checks, sio.git_revision(_HERE),
+                                       sio.package_versions(["sympy", "torch", "scikit-learn"]), notes)]
+    first, scope = page1.page_one(claims, checks, runs, fig_numbers, lambda cid: sections.claim_figures(cid, extra_figs))
+    blocks = [*first, summary, PageBreak(), *scope, *sections.front_matter(claims, checks), Contents(), *rest,
+              *appendices]
+    assert len(figs) == len(ordered_figs)
 
     # ---- render (in memory), then write: tables, figures, the PDF last --------------------------------
     with tqdm(total=None, desc="report pages", unit="page", disable=args.quiet, leave=False, file=sys.stderr) as bar:

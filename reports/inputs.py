@@ -121,12 +121,40 @@ class Run:
     @property
     def variant(self) -> str:
         """"defaults", "quick" or "custom": how the config compares with the CLI's own presets."""
-        cls = type(self.config)
-        mine = {k: v for k, v in self.config.to_dict().items() if k != "seed"}
-        for name, preset in (("defaults", cls), ("quick", getattr(cls, "quick", None))):
-            if preset is not None and mine == {k: v for k, v in preset().to_dict().items() if k != "seed"}:
-                return name
-        return "custom"
+        return config_variant(type(self.config), self.config.to_dict())
+
+
+def _preset(cls: type, which: str) -> dict[str, Any] | None:
+    """The to_dict of a CLI's preset (``cls()`` or ``cls.quick()``), as its CLI records it (configs that
+    resolve data-dependent defaults, like realdata's, resolved), without the seed; None if it has none or it
+    cannot be resolved here."""
+    key = (cls, which)
+    if key not in _PRESETS:
+        make = cls if which == "defaults" else getattr(cls, "quick", None)
+        try:
+            cfg = make() if make is not None else None
+            if cfg is not None and hasattr(cfg, "resolved"):
+                cfg = cfg.resolved()
+            _PRESETS[key] = None if cfg is None else {k: v for k, v in cfg.to_dict().items() if k != "seed"}
+        except ValueError:
+            _PRESETS[key] = None
+    return _PRESETS[key]
+
+
+_PRESETS: dict[tuple, dict[str, Any] | None] = {}
+
+
+def config_variant(cls: type, config: Mapping[str, Any]) -> str:
+    """"defaults", "quick" or "custom" for a config dict of class ``cls``."""
+    mine = {k: v for k, v in dict(config).items() if k != "seed"}
+    try:
+        mine = {k: v for k, v in cls.from_dict(dict(config)).to_dict().items() if k != "seed"}
+    except (TypeError, ValueError):
+        pass
+    for name in ("defaults", "quick"):
+        if _preset(cls, name) == mine:
+            return name
+    return "custom"
 
 
 def _fail(path: Path, msg: str) -> ValueError:
@@ -231,11 +259,14 @@ def _finished(man: Mapping[str, Any]) -> str:
 
 
 def find_latest(runs_dir: Path, sources: Mapping[str, Source]) -> dict[str, tuple[Path, int]]:
-    """``{source name: (newest complete run folder, number of older ones)}`` under ``runs_dir``."""
+    """``{source name: (newest complete run folder of the CLI's default config, number of other complete runs
+    of that CLI that were passed over)}`` under ``runs_dir``. Runs of other configs (custom grids, a user's own
+    data, --quick) are never picked silently: pass them with --margin / --realdata / --robustness."""
     found: dict[str, list[tuple[str, str, Path]]] = {}
+    skipped: dict[str, int] = {}
     if not runs_dir.is_dir():
         return {}
-    by_class = {name: s.name for s in sources.values()
+    by_class = {name: s for s in sources.values()
                 for name in (s.config_class, *s.config_type().former_names)}
     for sub in sorted(runs_dir.iterdir()):
         if not (sub.is_dir() and (sub / "manifest.json").is_file() and (sub / "results.csv").is_file()):
@@ -246,10 +277,14 @@ def find_latest(runs_dir: Path, sources: Mapping[str, Source]) -> dict[str, tupl
         except ValueError as exc:
             raise ValueError(f"{exc}; cannot tell which CLI wrote {sub} (remove the folder, or choose the "
                              "runs with --margin/--realdata/--robustness, or another --runs)") from None
-        name = by_class.get(man.get("config_class"))
-        if name is not None:
-            found.setdefault(name, []).append((_finished(man), sub.name, sub))
-    return {k: (max(v)[2], len(v) - 1) for k, v in found.items()}
+        src = by_class.get(man.get("config_class"))
+        if src is None:
+            continue
+        if config_variant(src.config_type(), man.get("config") or {}) != "defaults":
+            skipped[src.name] = skipped.get(src.name, 0) + 1
+            continue
+        found.setdefault(src.name, []).append((_finished(man), sub.name, sub))
+    return {k: (max(v)[2], len(v) - 1 + skipped.get(k, 0)) for k, v in found.items()}
 
 
 def _run_quick(source: Source, out: Path, quiet: bool) -> None:

@@ -156,13 +156,13 @@ def _table_lines(t: Table, width_in: float) -> tuple[float, str, list[list[str]]
     char_w = text_width("0", size, mono=True)
     room = int(width_in / char_w) - 2 * (ncol - 1)
     over = sum(widths) - room
-    if over > 0 and t.wrap:  # shrink the wrappable columns, widest first, to a floor of 16 characters
-        for j in sorted(t.wrap, key=lambda j: -widths[j]):
-            cut = min(over, max(0, widths[j] - max(16, len(t.columns[j]))))
-            widths[j] -= cut
-            over -= cut
-            if over <= 0:
-                break
+    if over > 0 and t.wrap:  # shrink the wrappable columns in proportion to their width, to a floor of 12
+        floor = {j: max(12, len(t.columns[j])) for j in t.wrap}
+        spare = {j: max(0, widths[j] - floor[j]) for j in t.wrap}
+        total = sum(spare.values())
+        if total > 0:
+            for j in t.wrap:
+                widths[j] -= min(spare[j], -(-over * spare[j] // total))
     cells = [[textwrap.wrap(c, widths[j], break_long_words=True, break_on_hyphens=False) or [""]
               if j in t.wrap else [c] for j, c in enumerate(r)] for r in rows]
     for j in range(ncol):  # the widths the wrapped cells really take

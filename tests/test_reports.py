@@ -24,10 +24,12 @@ from reports import inputs as I
 from reports.formulas import formula, mathtext_width, to_mathtext
 from reports.layout import Table, _table_lines, wrap
 
-SECTION_TITLES = (  # fixed strings of the issue; reports.sections.TITLES must hold exactly these
-    "Provenance", "Claims and verdicts", "Key formulas", "Main sweep: margins and separation",
+SECTION_TITLES = (  # fixed strings; reports.sections.TITLES must hold exactly these, in report order
+    "Two-feature model (paper §4.3): exact theory", "Main sweep: margins and separation",
     "Toy models: Fig. 5 curves, few-shot, OOD and phase diagram",
-    "Real data: CL vs NCL vs SAE with CIs and monosemanticity", "Benchmarks", "Limitations",
+    "Real data: raw and supervised baselines, CL, NCL and SAE with CIs", "Benchmarks", "Limitations",
+    "Appendix A: every claim, its verdict and its numeric check", "Appendix B: key formulas",
+    "Appendix C: provenance and package versions",
 )
 ROBUSTNESS_TINY = ["--quick", "--sparsity", "0.9", "--m", "10", "--reps", "2", "--n-train", "200,1000",
                    "--label-noise", "0,0.5", "--input-noise", "0,0.4", "--noise-n-train", "1000", "--few-shot", "1,0",
@@ -62,6 +64,16 @@ def _pdf_text(path: Path) -> tuple[int, str]:
     return len(reader.pages), "\n".join(p.extract_text() for p in reader.pages)
 
 
+def _flags(root: Path) -> list[str]:
+    """The run folders of ``root`` named by their flags (the fixture's runs are not default configs, which
+    the report never picks by itself)."""
+    out = ["--runs", str(root)]
+    for name in ("margin", "realdata", "robustness"):
+        if (root / name).is_dir():
+            out += [f"--{name}", str(root / name)]
+    return out
+
+
 def _cells(line: str) -> list[str]:
     return re.split(r"\s{2,}", line.strip())
 
@@ -93,7 +105,7 @@ def built(runs_dir, tmp_path_factory) -> dict:
     """One build from the fixture runs (the checks of CHECKED run in worker processes), and a second one
     for the bytes (its checks come from the cache)."""
     out = tmp_path_factory.mktemp("out")
-    argv = ["--runs", str(runs_dir), "--out", str(out), "--no-run", "--quiet", "--only-checks", ",".join(CHECKED)]
+    argv = [*_flags(runs_dir), "--out", str(out), "--no-run", "--quiet", "--only-checks", ",".join(CHECKED)]
     assert B.main(argv) == 0
     pdf = out / "report.pdf"
     first = pdf.read_bytes()
@@ -212,23 +224,30 @@ def test_a_run_of_another_version_is_refused_naming_the_file(runs_dir, tmp_path,
     assert str(folder) in str(exc.value)
 
 
-def test_find_latest_picks_the_newest_complete_run(runs_dir, tmp_path):
+def test_find_latest_picks_the_newest_complete_run_of_the_default_config(runs_dir, tmp_path):
+    """Only runs of a CLI's default config are picked by themselves (never a custom grid or a user's own
+    data); among them the newest complete one; the others are counted as passed over."""
+    from sims.margins.config import MarginConfig
+
     root = tmp_path / "runs"
     old = shutil.copytree(runs_dir / "margin", root / "a-old")
     new = shutil.copytree(runs_dir / "margin", root / "b-new")
     partial = shutil.copytree(runs_dir / "margin", root / "c-partial")
+    quick = shutil.copytree(runs_dir / "margin", root / "d-quick")
     (partial / "results.csv").unlink()  # a run in progress: ignored
     for folder, stamp in ((old, "2000-01-01T00:00:00+00:00"), (new, "2001-01-01T00:00:00+00:00"),
-                          (partial, "2099-01-01T00:00:00+00:00")):
+                          (partial, "2099-01-01T00:00:00+00:00"), (quick, "2098-01-01T00:00:00+00:00")):
         man = json.loads((folder / "manifest.json").read_text())
         man["finished_utc"] = stamp
+        if folder is not quick:
+            man["config"] = MarginConfig().to_dict()
         (folder / "manifest.json").write_text(json.dumps(man))
-    shutil.copytree(runs_dir / "realdata", root / "z-real")
+    shutil.copytree(runs_dir / "realdata", root / "z-real")  # a custom config: passed over
     (root / "y-other").mkdir()
     (root / "y-other" / "results.csv").write_text("a\n1\n")
     (root / "y-other" / "manifest.json").write_text(json.dumps({"config_class": "some.other.Config"}))
     found = I.find_latest(root, I.SOURCES)
-    assert found["margin"] == (new, 1) and found["realdata"][0] == root / "z-real"
+    assert found["margin"] == (new, 2) and "realdata" not in found
     (new / "manifest.json").write_text("{not json")
     with pytest.raises(ValueError, match=re.escape(str(new / "manifest.json"))):
         I.find_latest(root, I.SOURCES)
@@ -252,18 +271,18 @@ def test_truncated_results_csv_is_one_line_error(runs_dir, tmp_path, capsys):
     res = root / "margin" / "results.csv"
     data = res.read_bytes()
     res.write_bytes(data[: len(data) // 2])
-    _fails(capsys, ["--runs", str(root)], tmp_path / "out", str(res))
+    _fails(capsys, _flags(root), tmp_path / "out", str(res))
 
 
 def test_missing_table_and_foreign_version_are_one_line_errors(runs_dir, tmp_path, capsys):
     root = _copy_runs(runs_dir, tmp_path / "runs")
     (root / "realdata" / "summary.csv").unlink()
-    _fails(capsys, ["--runs", str(root)], tmp_path / "out1", str(root / "realdata" / "summary.csv"), "missing")
+    _fails(capsys, _flags(root), tmp_path / "out1", str(root / "realdata" / "summary.csv"), "missing")
     root2 = _copy_runs(runs_dir, tmp_path / "runs2")
     man = json.loads((root2 / "margin" / "manifest.json").read_text())
     man["format_version"] = 99
     (root2 / "margin" / "manifest.json").write_text(json.dumps(man))
-    _fails(capsys, ["--runs", str(root2)], tmp_path / "out2", str(root2 / "margin" / "manifest.json"),
+    _fails(capsys, _flags(root2), tmp_path / "out2", str(root2 / "margin" / "manifest.json"),
            "another version")
 
 
@@ -273,12 +292,12 @@ def test_bad_flags_and_damaged_benchmark_are_one_line_errors(runs_dir, tmp_path,
     bench = tmp_path / "bench"
     bench.mkdir()
     (bench / "p1_probes.json").write_text('{"benchmark": "p1_probes"')
-    _fails(capsys, ["--runs", str(runs_dir), "--benchmarks", str(bench)], tmp_path / "o3", str(bench / "p1_probes.json"))
-    _fails(capsys, ["--runs", str(runs_dir), "--seed", "-1"], tmp_path / "o4", "--seed")
-    _fails(capsys, ["--runs", str(runs_dir), "--only-checks", "no.such.claim"], tmp_path / "o5", "no.such.claim")
-    _fails(capsys, ["--runs", str(runs_dir), "--jobs", "0"], tmp_path / "o6", "--jobs")
+    _fails(capsys, [*_flags(runs_dir), "--benchmarks", str(bench)], tmp_path / "o3", str(bench / "p1_probes.json"))
+    _fails(capsys, [*_flags(runs_dir), "--seed", "-1"], tmp_path / "o4", "--seed")
+    _fails(capsys, [*_flags(runs_dir), "--only-checks", "no.such.claim"], tmp_path / "o5", "no.such.claim")
+    _fails(capsys, [*_flags(runs_dir), "--jobs", "0"], tmp_path / "o6", "--jobs")
     (tmp_path / "file").write_text("x")
-    _fails(capsys, ["--runs", str(runs_dir)], tmp_path / "file", "--out")
+    _fails(capsys, _flags(runs_dir), tmp_path / "file", "--out")
 
 
 def test_missing_benchmark_is_not_measured_never_omitted(tmp_path, capsys):
@@ -344,10 +363,13 @@ def test_pdf_verdicts_equal_the_registry(built):
         assert f"Verdict: {_norm(c.verdict)}" in text, c.id
         if c.verdict != "holds":
             assert f"[{c.id}] {_norm(c.verdict)}" in text, c.id  # in the Limitations section
-        block = text[text.index(f"[{c.id}]"):]
+        appendix = text[text.rindex("Appendix A: every claim, its verdict and its numeric check"):]
+        block = appendix[appendix.index(f"[{c.id}]"):]
         if c.id in CHECKED:
             r = cache["results"][c.id]
-            assert f"Check ({'PASS' if r['passed'] else 'FAIL'}, seed 0" in block
+            said = "the numeric check reproduces the verdict" if r["passed"] else \
+                "the numeric check does NOT reproduce the verdict"
+            assert f"Check: {said} (seed 0" in block
             assert _norm(r["evidence"])[:60] in text
         else:
             assert "Check: not run for this report (not among --only-checks)" in block[:3000], c.id
@@ -378,7 +400,7 @@ def test_pdf_table_numbers_equal_the_csvs(built, runs_dir):
     # paired differences
     diffs = [d for d in _read_csv(real / "differences.csv") if d["quantity"] in ("robustness", "clean_accuracy")]
     for d in diffs:
-        key = [d["scenario"], d["quantity"], f"{d['representation'].upper()} - CL"]
+        key = [d["scenario"], d["quantity"], f"{d['representation'].upper()} - {d['baseline'].upper()}"]
         row = next(_cells(ln) for ln in lines if _cells(ln)[:3] == key)
         assert _close(row[3], d["mean"]) and row[5] == d["verdict"]
         lo, hi = row[4].strip("[]").split(", ")
@@ -455,3 +477,38 @@ def test_pdf_toy_model_tables_equal_their_files(built, runs_dir):
     assert len(shown) == len(bnd)
     for row, b in zip(shown, bnd):
         assert row[0] == b["sweep"] and _close(row[5], b["emp"]) and _close(row[7], b["pred"]) and row[9] == b["agree"]
+
+
+@pytest.mark.slow
+def test_page_one_answers_the_paper(built):
+    """Page 1 holds every paper claim's statement and its verdict, a summary figure (an image), and nothing
+    of the internal claims; the report prints the folders it read."""
+    import pypdf
+
+    from reports.checks import registry
+
+    page = pypdf.PdfReader(str(built["pdf"])).pages[0]
+    text = _norm(page.extract_text())
+    claims = registry(tuple(m for s in I.available_sources().values() for m in s.claim_modules))
+    paper = [c for c in claims if c.id.startswith("paper.")]
+    assert len(paper) >= 6
+    for c in paper:  # the statement wraps inside its table cell: its opening words
+        assert " ".join(_norm(c.statement).split()[:3]) in text, c.id
+    assert all(v in text for v in {c.verdict_class for c in paper})
+    assert "Figure 1. Summary of the evidence" in text and "tf." not in text and "margins." not in text
+    resources = page["/Resources"]
+    xobjects = resources.get("/XObject", {}) if hasattr(resources, "get") else {}
+    images = [k for k in xobjects] if xobjects else []
+    assert images or len(page.get_contents().get_data()) > 20000  # the figure: an image or vector drawing
+
+
+def test_page_one_numbers_come_from_the_closed_forms():
+    """The decisive numbers of the two-feature claims are the closed forms' values (not typed in)."""
+    from reports.page1 import decisive
+    from theory.two_feature import separation
+
+    r = separation("poly", 0.9) / separation("mono", 0.9)
+    assert f"{float(r):.2f}" in decisive("paper.clean_poly_better", {})
+    r = separation("poly", 0.9, input_noise=1.0) / separation("mono", 0.9, input_noise=1.0)
+    assert f"{float(r):.2f} at λ = 1" in decisive("paper.input_noise_reverses", {})
+    assert decisive("paper.fig5.clean_poly_better", {}) == "-"  # no robustness run: no number
