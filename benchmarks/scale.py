@@ -14,7 +14,10 @@ its own wall time and peak resident set size, ``ru_maxrss``). Parts:
   stage is the slope of log(seconds) on log(n) (least squares over the sizes), likewise for the memory;
 * ``job``    the main job on its default grid at n = 1024, m = 256 (``--n-features 1024 --m 256``);
 * ``memory`` ``--quick --n-test 1000000 --reps 100``: the budget check (chunk size, estimated peak), and
-  with ``--full-memory-run`` the whole run (about 40 min on 2 cores), its wall time and peak RSS.
+  with ``--full-memory-run`` the whole run (about 40 min on 2 cores), its wall time and peak RSS;
+* ``dask``   a grid where the cells dominate (``--n-features 512 --m 128``, default grid: 42 cells of about a
+  second or more) serial, through ``--scheduler local --workers 1`` and ``--workers 2``: the speed-up from
+  one to two Dask workers (the process wall time, Dask's start-up included).
 
 Medians over --repeats runs (each a fresh process). Run by hand, never as a timed test; timings on a shared
 machine are noisy: the load average at each run is recorded. ``--json`` writes the result for the report
@@ -40,14 +43,16 @@ _CHILD_CODE = r"""
 import json, resource, sys, time
 family, n, m = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 from sims.engine import codes as K
-t0 = time.perf_counter()  # the construction alone (imports excluded)
+K.make_code(family, 8, 4, 1)  # warm-up: first-call imports and set-up are not the construction's cost
+t0, c0 = time.perf_counter(), time.process_time()  # the construction alone
 W = K.make_code(family, n, m, 0)
-dt = time.perf_counter() - t0
+dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the coherence check below (n x n)
 rep = int(K.represented(W).sum())
 mu = float(K.coherence(W)) if rep >= 2 else 0.0
-print(json.dumps({"seconds": dt, "coherence": mu, "welch": K.welch_bound(rep, m) if rep >= 2 else 0.0,
+print(json.dumps({"seconds": dt, "cpu_s": cpu, "coherence": mu, "welch": K.welch_bound(rep, m) if rep >= 2 else 0.0,
                   "steps": K.frame_steps(n, m) if family == "frame" else None,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak}))
 """
 
 _CHILD_JOB = r"""
@@ -60,7 +65,8 @@ try:
     runpy.run_module("sims.margin_sweep", run_name="__main__", alter_sys=True)
 except SystemExit as exc:
     rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-print(json.dumps({"rc": rc, "seconds": time.perf_counter() - t0,
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"rc": rc, "seconds": time.perf_counter() - t0, "cpu_s": ru.ru_utime + ru.ru_stime,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -105,9 +111,9 @@ def _median_runs(fn, repeats: int, label: str) -> dict:
         r = fn()
         runs.append(r)
         extra = "" if "coherence" not in r or not r.get("welch") else f", coherence/Welch {r['coherence'] / r['welch']:.4f}"
-        print(f"  {label} run {k + 1}: {r['seconds']:.2f} s, peak RSS {r['peak_rss_mb']:.0f} MB{extra}"
+        print(f"  {label} run {k + 1}: {r['seconds']:.2f} s (CPU {r.get('cpu_s', float('nan')):.2f} s), peak RSS {r['peak_rss_mb']:.0f} MB{extra}"
               f" (load {r['load_avg_1m']})", flush=True)
-    keys = ("seconds", "peak_rss_mb", "cells_s", "frame_cells_s")
+    keys = ("seconds", "cpu_s", "peak_rss_mb", "cells_s", "frame_cells_s")
     med = {f"median_{k}": statistics.median(r[k] for r in runs) for k in keys if all(k in r for r in runs)}
     if all(r.get("welch") for r in runs):
         med["coherence_over_welch"] = statistics.median(r["coherence"] / r["welch"] for r in runs)
@@ -137,11 +143,13 @@ def curve(sizes: list[int], repeats: int) -> dict:
         ap = _median_runs(lambda: code_run("antipodal", 2 * m, m), 1, "make_code antipodal (n = 2m)")
         job = _median_runs(lambda: job_run("--quick", "--n-features", str(n), "--m", str(m)), repeats,
                            "main job --quick")
-        stages["frame"][n] = {"seconds": fr["median_seconds"], "peak_rss_mb": fr["median_peak_rss_mb"],
+        stages["frame"][n] = {"seconds": fr["median_seconds"], "cpu_s": fr["median_cpu_s"],
+                              "peak_rss_mb": fr["median_peak_rss_mb"],
                               "coherence_over_welch": fr.get("coherence_over_welch"), "runs": fr["runs"]}
         stages["random"][n] = {"seconds": rd["median_seconds"], "peak_rss_mb": rd["median_peak_rss_mb"]}
         stages["antipodal"][n] = {"seconds": ap["median_seconds"], "peak_rss_mb": ap["median_peak_rss_mb"]}
-        stages["main_job_quick"][n] = {"seconds": job["median_seconds"], "peak_rss_mb": job["median_peak_rss_mb"],
+        stages["main_job_quick"][n] = {"seconds": job["median_seconds"], "cpu_s": job["median_cpu_s"],
+                                       "peak_rss_mb": job["median_peak_rss_mb"],
                                        "runs": job["runs"]}
         stages["cells"][n] = {"seconds": job["median_cells_s"]}
         stages["cells_without_frame"][n] = {"seconds": job["median_cells_s"] - job["median_frame_cells_s"]}
@@ -184,11 +192,35 @@ def memory(full: bool) -> dict:
     return out
 
 
+def dask(repeats: int) -> dict:
+    """Serial vs Dask with 1 and 2 local workers on a grid where cells dominate; the three are run in turn
+    (serial, 1 worker, 2 workers, then again), so that a drifting machine load affects them alike."""
+    grid = ("--n-features", "512", "--m", "128")
+    modes = (("serial", ()), ("dask_1", ("--scheduler", "local", "--workers", "1")),
+             ("dask_2", ("--scheduler", "local", "--workers", "2")))
+    runs: dict[str, list] = {label: [] for label, _ in modes}
+    for k in range(repeats):
+        for label, extra in modes:
+            r = job_run(*grid, *extra)
+            runs[label].append(r)
+            print(f"  {label} run {k + 1}: {r['seconds']:.2f} s (cells {r.get('cells_s', float('nan')):.1f} s), "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB (load {r['load_avg_1m']})", flush=True)
+    out: dict = {"grid": "python -m sims.margin_sweep " + " ".join(grid)}
+    for label, rs in runs.items():
+        out[label] = {"median_seconds": statistics.median(r["seconds"] for r in rs),
+                      "median_cells_s": statistics.median(r["cells_s"] for r in rs), "runs": rs}
+    out["speedup_1_to_2"] = out["dask_1"]["median_seconds"] / out["dask_2"]["median_seconds"]
+    out["speedup_per_round"] = [a["seconds"] / b["seconds"] for a, b in zip(runs["dask_1"], runs["dask_2"])]
+    print(f"  Dask speed-up 1 -> 2 workers: {out['speedup_1_to_2']:.2f}x (per round: "
+          + ", ".join(f"{v:.2f}" for v in out["speedup_per_round"]) + ")", flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="64,256,1024,4096", help="n values of the cost curve (m = n/4)")
     ap.add_argument("--repeats", type=int, default=3, help="fresh-process runs per measurement (median)")
-    ap.add_argument("--parts", default="curve,job,memory", help="comma-separated: curve, job, memory")
+    ap.add_argument("--parts", default="curve,job,memory,dask", help="comma-separated: curve, job, memory, dask")
     ap.add_argument("--full-memory-run", action="store_true", help="run --n-test 1000000 --reps 100 to the end")
     ap.add_argument("--json", metavar="PATH", default=None,
                     help="write the result for the report (e.g. benchmarks/results/scale.json); parts not run "
@@ -196,10 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sizes = [int(v) for v in args.sizes.split(",")]
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    bad = [p for p in parts if p not in ("curve", "job", "memory")]
+    bad = [p for p in parts if p not in ("curve", "job", "memory", "dask")]
     if bad or args.repeats < 1 or any(n < 8 or n % 4 for n in sizes):
         ap.error(f"--parts {bad!r} / --repeats {args.repeats} / --sizes {args.sizes}: parts among curve, "
-                 "job, memory; repeats >= 1; sizes multiples of 4, >= 8")
+                 "job, memory, dask; repeats >= 1; sizes multiples of 4, >= 8")
     if args.json is not None:
         from reports import benchjson
 
@@ -219,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         details["job_1024"] = job(args.repeats)
     if "memory" in parts:
         details["memory"] = memory(args.full_memory_run)
+    if "dask" in parts:
+        details["dask"] = dask(args.repeats)
     print(f"done in {time.perf_counter() - t0:.0f} s", flush=True)
     if args.json is not None:
         from reports import benchjson

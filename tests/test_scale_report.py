@@ -47,7 +47,7 @@ def test_scale_curves_table_and_loglog_figure(tmp_path):
     assert next(r for r in main.rows if r[0] == BENCHMARKS["scale"][0])[1] == "55"
     table = next(b for b in blocks if isinstance(b, Table) and b.title.startswith("Scale"))
     assert table.columns[1:5] == ["n=64", "n=256", "n=1024", "n=4096"] and len(table.rows) == 3
-    assert table.rows[0][-2:] == ["2", "0.6"] and "n=4096: 1.2" in table.note
+    assert table.rows[0][-3:] == ["2", "2", "0.6"] and "n=4096: 1.2" in table.note  # n^2: slope 2 everywhere
     (fig,) = [b for b in blocks if isinstance(b, FigureBlock)]
     assert render_png(fig, 1)[:8] == b"\x89PNG\r\n\x1a\n"
 
