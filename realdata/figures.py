@@ -37,7 +37,7 @@ _SHARES = {"semantic_consistency", "semantic_consistency_both", "sparsity", "hoy
            "dead_fraction", "consistency_chance"}
 _POSITIVE = {"fisher_ratio", "fisher_discriminant", "dim", "dead_dims"}
 #: x label per scenario
-XLABELS = {"label_noise": "label-noise rate \u03b7", "few_shot": "k samples per class (all: every sample)",
+XLABELS = {"label_noise": "label-noise rate \u03b7", "few_shot": "k per class (all: every sample)",
            "gaussian_noise": "input noise sd (Gaussian)", "uniform_noise": "input noise sd (uniform)",
            "rotation": "rotation (degrees)", "inversion": "inversion blend a", "blur": "blur \u03c3 (px)",
            "translation": "translation (pixels)", "time_shift": "time shift (fraction of the length)",

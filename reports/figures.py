@@ -1,9 +1,11 @@
 """The report's figures, drawn from results rows (never from typed-in numbers).
 
 Each ``*_figure`` function returns ``draw(fig, rect)`` (see ``reports.layout.FigureBlock``) that lays its
-panels out inside ``rect`` with a gridspec: the same drawing goes on a PDF page and into a PNG.
-Means are over replicates with 95% Student-t intervals (``sims.margins.report.aggregate``,
-``realdata.summary`` tables); intervals are drawn as error bars or bands.
+panels out inside ``rect`` with a gridspec: the same drawing goes on a PDF page and into a PNG. The panels
+of the CLIs' figures are drawn by the same functions the CLIs use (``sims.margins.figures``,
+``sims.robustness.figures``, ``realdata.figures``, which take the DataFrames of ``load_run``), in the shared
+style of ``sims.sweep.style``: λ / η / ±, chance levels on accuracy axes, intervals clipped to [0, 1], one
+legend under the panels (:func:`legend_below`). Means are over replicates with 95% Student-t intervals.
 """
 from __future__ import annotations
 
@@ -12,27 +14,83 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from realdata.figures import METRICS as _RD_METRICS
 from sims.engine.stats import t_stats
+from sims.sweep import style
 
-__all__ = ["grid", "representations", "two_feature_figure", "label_noise_models_figure", "margin_accuracy_figure", "phase_table", "phase_figure", "separation_figure",
-           "realdata_curves_figure", "realdata_mono_figure", "COLORS"]
+_DIVERGING = "RdBu_r"  # paired differences mono - poly: red = the monosemantic side ahead (every phase diagram)
 
-COLORS = {"mono": "#222222", "random": "#1f77b4", "antipodal": "#d62728", "frame": "#2ca02c",
-          "trained": "#9467bd", "cl": "#1f77b4", "ncl": "#d62728", "sae": "#2ca02c", "ce": "#9467bd",
-          "nce": "#8c564b", "poly": "#1f77b4",
-          "raw": "#7f7f7f", "pca": "#bcbd22"}
+__all__ = ["grid", "representations", "two_feature_figure", "label_noise_models_figure", "margin_accuracy_figure",
+           "phase_table", "phase_figure", "separation_figure", "realdata_curves_figure", "realdata_mono_figure",
+           "COLORS", "legend_below", "table_frame"]
+
+#: the shared palette (sims.sweep.style): codes, and the real-data representations
+COLORS = {**style.REPRESENTATION_COLORS, **style.CODE_COLORS, "poly": style.CODE_COLORS["random"]}
 
 
 def rep_color(rep: str) -> str:
     """Colour of a representation; SAEs of a k grid (``sae_k8``) share the SAE colour family."""
-    base = rep.partition("_k")[0]
-    return COLORS.get(rep) or COLORS.get(base) or "#8c564b"
+    return style.color(rep, "representation")
+
+
 Draw = Callable[[Any, dict], None]
 
 
 def grid(fig: Any, rect: dict, nrows: int, ncols: int, **kw: Any) -> np.ndarray:
     gs = fig.add_gridspec(nrows, ncols, **rect, **{"wspace": 0.35, "hspace": 0.55, **kw})
     return np.array([[fig.add_subplot(gs[i, j]) for j in range(ncols)] for i in range(nrows)])
+
+
+def legend_below(fig: Any, rect: dict, axes: Any, max_cols: int = 4) -> Any:
+    """One legend with every labelled artist of ``axes`` (deduplicated, as in the CLIs' figures) under the
+    panels of ``rect``: the panels move up to make room, the legend sits between their x labels and the
+    caption."""
+    flat = [a for a in np.asarray(axes).ravel() if a is not None]
+    handles, labels = style.collect_legend(flat)
+    if not handles:
+        return None
+    height = fig.get_figheight()
+    width_in = (rect["right"] - rect["left"]) * fig.get_figwidth()
+    fs = 6.0
+    longest = max(len(lab) for lab in labels)
+    cols = max(1, min(max_cols, len(labels), int(width_in * 72 // (longest * 0.56 * fs + 28))))
+    rows = math.ceil(len(labels) / cols)
+    band = (rows * fs * 1.5 / 72 + 0.12) / height
+    gs = flat[0].get_subplotspec().get_gridspec()
+    gs.update(bottom=rect["bottom"] + band)
+    for ax in fig.axes:  # GridSpec.update moves the axes of pyplot figures only
+        spec = ax.get_subplotspec()
+        if spec is not None and spec.get_topmost_subplotspec().get_gridspec() is gs:
+            ax.set_position(spec.get_position(fig))
+    return fig.legend(handles, labels, loc="lower center", ncol=cols, fontsize=fs, frameon=False,
+                      bbox_to_anchor=((rect["left"] + rect["right"]) / 2, rect["bottom"] - 0.33 / height),
+                      handlelength=2.2, columnspacing=1.0)
+
+
+_FRAMES: dict[tuple, tuple[Any, Any]] = {}
+
+
+def table_frame(rows: Any, table: str, config_class: str = "sims.robustness.config.RobustnessConfig") -> Any:
+    """A table of a run folder (rows as read from its CSV) as the DataFrame ``load_run`` returns for it (the
+    figure functions of the studies take these); a DataFrame passes through. Cached per rows object."""
+    if hasattr(rows, "columns"):
+        return rows
+    from sims.sweep.results import to_frame
+
+    key = (id(rows), table, config_class)
+    hit = _FRAMES.get(key)
+    if hit is not None and hit[0] is rows:
+        return hit[1]
+    from sims.sweep.results import schema_of
+
+    rows = list(rows) if not isinstance(rows, list) else rows
+    cols = list(rows[0]) if rows else [c.name for c in schema_of(config_class).table(table).all_columns()
+                                       if not c.name.endswith("*")]
+    df = to_frame(rows, config_class, table=table, columns=cols)
+    if len(_FRAMES) > 16:
+        _FRAMES.clear()
+    _FRAMES[key] = (rows, df)
+    return df
 
 
 def _finite(v: Any) -> float:
@@ -46,7 +104,7 @@ def _finite(v: Any) -> float:
 # ---------------------------------------------------------------------------------- two-feature theory
 def two_feature_figure(sparsities: Sequence[float] = (0.1, 0.5, 0.9), weight: float = 1.0) -> Draw:
     """J_poly / J_mono of the two-feature model (theory.two_feature.separation, (E7)-(E8)) against input
-    noise lam (eta = 0) and label noise eta (lam = 0), for the argmax and presence tasks."""
+    noise λ (η = 0) and label noise η (λ = 0), for the argmax and presence tasks."""
     from theory.two_feature import separation
 
     lam = np.linspace(0.0, 2.0, 81)
@@ -68,25 +126,25 @@ def two_feature_figure(sparsities: Sequence[float] = (0.1, 0.5, 0.9), weight: fl
                 rl, re = curves[task, S]
                 axes[0, 0].plot(lam, rl, color=col, ls=styles[k % 3], label=f"{task}, S = {S:g}")
                 axes[0, 1].plot(eta, re, color=col, ls=styles[k % 3], label=f"{task}, S = {S:g}")
-        for ax, xl in ((axes[0, 0], "input noise $\\lambda$ ($\\eta$ = 0)"), (axes[0, 1], "label noise $\\eta$ ($\\lambda$ = 0)")):
-            ax.axhline(1.0, color="0.5", lw=0.7)
+        for ax, xl in ((axes[0, 0], "input noise \u03bb (\u03b7 = 0)"), (axes[0, 1], "label-noise rate \u03b7 (\u03bb = 0)")):
+            ax.axhline(1.0, color="0.5", lw=0.7, label="$J_{poly} = J_{mono}$")
             ax.set_xlabel(xl)
             ax.set_ylabel("$J_{poly} / J_{mono}$ (> 1: poly separates better)")
             ax.set_yscale("log")
         axes[0, 0].set_title(f"two-feature model, w = {weight:g}: input noise")
         axes[0, 1].set_title(f"two-feature model, w = {weight:g}: label noise")
-        axes[0, 0].legend(loc="best")
+        legend_below(fig, rect, axes, max_cols=4)
 
     return draw
 
 
 def label_noise_models_figure(differences: Sequence[Mapping] | None = None, point: tuple | None = None,
                               sparsity: float = 0.9) -> Draw:
-    """The three label-noise models side by side. Left: two-feature theory (argmax, lam = 0), J_poly / J_mono
+    """The three label-noise models side by side. Left: two-feature theory (argmax, λ = 0), J_poly / J_mono
     against the noise rate r: symmetric eta = r, one-sided class-conditional transition = (0, r), margin
-    noise (p_max = r, tau = 0.1), at w = 1 and w = 3 (theory.two_feature.separation, (E8), (E13), (E16)).
+    noise (p_max = r, τ = 0.1), at w = 1 and w = 3 (theory.two_feature.separation, (E8), (E13), (E16)).
     Middle: where J_mono > J_poly is possible at all, the exact boundary 2 S^2 (1+w) = 3S + 1 + 12 lam^2/(1-S)
-    of (E14) in the (S, w) plane. Right: the n-feature picture from the toy-model robustness sweep
+    of (E14) in the (S, w) plane (2 S² (1+w) = 3S + 1 + 12 λ²/(1−S)). Right: the n-feature picture from the toy-model robustness sweep
     (``differences`` rows of differences.csv at ``point`` = (sparsity, m, n_train)): paired accuracy
     difference dense - superposed against the label-noise level, one curve per label-noise kind in the run."""
     from theory.two_feature import separation
@@ -102,7 +160,7 @@ def label_noise_models_figure(differences: Sequence[Mapping] | None = None, poin
                        f"class-cond. (0, r), w = {w:g}"))
         curves.append((r, separation("poly", sparsity, margin_noise=(r, 0.1), weight=w)
                        / separation("mono", sparsity, margin_noise=(r, 0.1), weight=w), COLORS["random"], ls,
-                       f"margin (r, tau = 0.1), w = {w:g}"))
+                       f"margin (r, \u03c4 = 0.1), w = {w:g}"))
     S = np.linspace(0.3, 0.995, 300)
     bounds = {lam: (3 * S + 1 + 12 * lam**2 / (1 - S)) / (2 * S**2) - 1 for lam in (0.0, 0.1, 0.3)}
     panel = []
@@ -129,7 +187,7 @@ def label_noise_models_figure(differences: Sequence[Mapping] | None = None, poin
         ax.legend(loc="best", fontsize=5)
         ax = axes[0, 1]
         for (lam, wb), ls in zip(bounds.items(), ("-", "--", ":")):
-            ax.plot(S, np.clip(wb, 0, 20), color=COLORS["antipodal"], ls=ls, label=f"$\\lambda$ = {lam:g}")
+            ax.plot(S, np.clip(wb, 0, 20), color=COLORS["antipodal"], ls=ls, label=f"(E14) boundary, \u03bb = {lam:g}")
         ax.fill_between(S, np.clip(bounds[0.0], 0, 20), 20, color=COLORS["antipodal"], alpha=0.12)
         ax.axhline(1.0, color="0.5", lw=0.7)
         ax.set_ylim(0, 20)
@@ -153,8 +211,8 @@ def label_noise_models_figure(differences: Sequence[Mapping] | None = None, poin
                     "--label-noise-kind symmetric,pair,classcond,margin)", ha="center", va="center",
                     fontsize=6, transform=ax.transAxes)
             ax.set_title("toy models")
-        ax.set_xlabel("label-noise level (eta, b or p_max)")
-        ax.set_ylabel("acc. dense - superposed")
+        ax.set_xlabel("label-noise level (\u03b7, b or p_max)")
+        ax.set_ylabel("accuracy difference dense \u2212 superposed")
 
     return draw
 
@@ -164,42 +222,40 @@ def _mf(r: Mapping) -> bool:
     return r.get("record") == "readout" and r.get("readout") == "matched_filter"
 
 
-def margin_accuracy_figure(rows: list[dict], config: Any) -> Draw:
-    """Matched-filter accuracy vs input noise per code (largest valid ratio), mean +- 95% CI over
-    replicates, with the theory curve (exact (M7) or mean-field (M10)) dashed; one panel per sparsity."""
-    from sims.margins.report import aggregate
+def margin_accuracy_figure(rows: Any, config: Any) -> Draw:
+    """Matched-filter accuracy vs input noise per code (largest valid ratio), mean ± 95% CI over replicates
+    (clipped to [0, 1]), with the theory curve (exact (M7) or mean-field (M10)) dashed and chance 1/n; one
+    panel per sparsity (:func:`sims.margins.figures.plot_accuracy`). ``rows``: results rows, or the
+    ``readout`` DataFrame of ``load_run``."""
+    from sims.margins import figures as MF
 
-    acc = aggregate(rows, ("sparsity", "code", "ratio", "level"), "acc", _mf)
-    th = aggregate(rows, ("sparsity", "code", "ratio", "level"), "acc_theory", _mf)
-    lams = sorted(config.input_noise)
+    readout = _margin_readout(rows, config)
 
     def draw(fig: Any, rect: dict) -> None:
         axes = grid(fig, rect, 1, len(config.sparsity))
         for j, S in enumerate(config.sparsity):
-            ax = axes[0, j]
-            for code in config.code:
-                valid = [q for q in config.ratio if (S, code, q, lams[0]) in acc]
-                if not valid:
-                    continue
-                q = max(valid)
-                m = np.array([acc[(S, code, q, lv)] for lv in lams])
-                ax.errorbar(lams, m[:, 0], yerr=np.nan_to_num(m[:, 1]), color=COLORS.get(code), marker="o",
-                            capsize=2, label=f"{code} (ratio {q:g})")
-                t = np.array([th.get((S, code, q, lv), (np.nan,))[0] for lv in lams])
-                if np.isfinite(t).any():
-                    ax.plot(lams, t, color=COLORS.get(code), ls="--", lw=0.8)
-            ax.set_title(f"sparsity S = {S:g}")
-            ax.set_xlabel("input noise $\\lambda$")
-            ax.set_ylabel("matched-filter accuracy")
-            if j == 0:
-                ax.legend(loc="best")
+            MF.plot_accuracy(readout, sparsity=S, ax=axes[0, j], n_features=config.n_features)
+            axes[0, j].set_title(f"sparsity S = {S:g}")
+        legend_below(fig, rect, axes)
 
     return draw
 
 
-def phase_table(rows: list[dict], config: Any) -> list[dict]:
-    """Per (code, sparsity, ratio, lam) of a superposed code: mean paired accuracy difference mono - code
-    over replicates (the same data per sparsity: common random numbers), its 95% CI, and lam* (M11)."""
+def _margin_readout(rows: Any, config: Any) -> Any:
+    """The ``readout`` DataFrame of results rows (or the frame itself)."""
+    if hasattr(rows, "columns"):
+        return rows
+    from sims.margins import figures as MF
+
+    return MF.frames([r for r in rows if r.get("record") == "readout"], config)["readout"]
+
+
+def phase_table(rows: Any, config: Any) -> list[dict]:
+    """Per (code, sparsity, ratio, λ) of a superposed code: mean paired accuracy difference mono − code
+    over replicates (the same data per sparsity: common random numbers), its 95% CI, and λ* (M11).
+    ``rows``: results rows, or the whole results.csv as a DataFrame (``load_run(run)``)."""
+    if hasattr(rows, "to_dict"):
+        rows = rows.to_dict("records")
     per: dict[tuple, dict[Any, float]] = {}
     for r in rows:
         if _mf(r):
@@ -230,9 +286,10 @@ def phase_table(rows: list[dict], config: Any) -> list[dict]:
 
 
 def phase_figure(table: list[dict], config: Any) -> Draw:
-    """Phase diagram of the main sweep: who wins (matched filter) in the (ratio, lam) plane, per superposed
-    code (rows) and sparsity (columns); colour = mean accuracy difference mono - code, dots where its 95%
-    CI excludes 0, the mean-field balance noise lam* (M11) as the theory boundary."""
+    """Phase diagram of the main sweep: who wins (matched filter) in the (ratio, λ) plane, per superposed
+    code (rows) and sparsity (columns); colour = mean accuracy difference mono − code (red: mono ahead, as in
+    every phase diagram), dots where its 95% CI excludes 0, the mean-field balance noise λ* (M11) as the
+    theory boundary. ``table``: :func:`phase_table`."""
     codes = [c for c in config.code if any(t["code"] == c for t in table)]
     vmax = max([abs(t["diff"]) for t in table] + [1e-3])
 
@@ -260,70 +317,47 @@ def phase_figure(table: list[dict], config: Any) -> Draw:
                 for t in pts:
                     Z[ls.index(t["level"]), qs.index(t["ratio"])] = t["diff"]
                 xi, yi = np.arange(len(qs) + 1) - 0.5, np.arange(len(ls) + 1) - 0.5
-                mesh = ax.pcolormesh(xi, yi, Z, cmap="RdBu_r", norm=norm, shading="flat")
+                mesh = ax.pcolormesh(xi, yi, Z, cmap=_DIVERGING, norm=norm, shading="flat")
                 sig = [(qs.index(t["ratio"]), ls.index(t["level"])) for t in pts
                        if math.isfinite(t["ci"]) and abs(t["diff"]) > t["ci"]]
                 if sig:
-                    ax.plot([s[0] for s in sig], [s[1] for s in sig], "k.", ms=2.5)
+                    ax.plot([s[0] for s in sig], [s[1] for s in sig], "k.", ms=2.5, label="95% CI excludes 0")
                 star = [next(t["lam_star"] for t in pts if t["ratio"] == q) for q in qs]
                 ys = [np.interp(s, ls, np.arange(len(ls))) if math.isfinite(s) and s <= ls[-1] else np.nan for s in star]
-                ax.plot(range(len(qs)), ys, "k--s", ms=3, mfc="white", lw=0.9, label="mean-field balance noise (M11)")
+                ax.plot(range(len(qs)), ys, "k--s", ms=3, mfc="white", lw=0.9,
+                        label="mean-field balance noise \u03bb* (M11)")
                 ax.set_xticks(range(len(qs)), [f"{q:g}" for q in qs])
                 ax.set_yticks(range(len(ls)), [f"{v:g}" for v in ls])
+                ax.grid(False)
                 ax.set_title(f"{code}, S = {S:g}")
-                ax.set_xlabel("superposition ratio $n_{rep}/m$")
-                ax.set_ylabel("input noise $\\lambda$")
-                if i == 0 and j == 0:
-                    ax.legend(loc="upper left", fontsize=5)
+                ax.set_xlabel(style.axis_label("ratio"))
+                ax.set_ylabel(style.axis_label("input_noise"))
+        legend_below(fig, rect, axes)
         if mesh is not None:
             cb = fig.colorbar(mesh, ax=axes.ravel().tolist(), shrink=0.8, pad=0.02)
-            cb.set_label("accuracy mono - code (red: mono wins)", fontsize=6)
+            cb.set_label("accuracy mono \u2212 code (red: mono ahead)", fontsize=6)
             cb.ax.tick_params(labelsize=5.5)
 
     return draw
 
 
-def separation_figure(rows: list[dict], config: Any) -> Draw:
+def separation_figure(rows: Any, config: Any) -> Draw:
     """Without input noise: median matched-filter margin (with the per-sample bound (M3)) and the pooled
-    Fisher separation (with its exact value (M9)) against the superposition ratio, per sparsity."""
-    from sims.margins.report import aggregate
+    Fisher separation (with its exact value (M9) and the random-code expectation) against the
+    superposition ratio, per sparsity (:func:`sims.margins.figures.plot_margin` / ``plot_fisher``).
+    ``rows``: results rows, or ``{"readout": ..., "check": ...}`` DataFrames."""
+    from sims.margins import figures as MF
 
-    lam0 = min(config.input_noise)
-    marg = aggregate(rows, ("sparsity", "code", "ratio"), "margin_q50", lambda r: _mf(r) and r.get("level") == lam0)
-    fis = aggregate(rows, ("sparsity", "code", "ratio"), "fisher", lambda r: _mf(r) and r.get("level") == lam0)
-    fex = aggregate(rows, ("sparsity", "code", "ratio"), "fisher_exact", lambda r: _mf(r) and r.get("level") == lam0)
-    bnd = aggregate(rows, ("sparsity", "code", "ratio"), "value", lambda r: r.get("record") == "check"
-                    and r.get("check") == "margin_sample" and r.get("stat") == "q50")
+    fr = rows if isinstance(rows, Mapping) else MF.frames(rows, config)
 
     def draw(fig: Any, rect: dict) -> None:
         axes = grid(fig, rect, 2, len(config.sparsity))
         for j, S in enumerate(config.sparsity):
-            for code in config.code:
-                qs = [q for q in sorted(config.ratio) if (S, code, q) in marg]
-                if not qs:
-                    continue
-                c = COLORS.get(code)
-                m = np.array([marg[(S, code, q)][:2] for q in qs])
-                axes[0, j].errorbar(qs, m[:, 0], yerr=np.nan_to_num(m[:, 1]), color=c, marker="o", capsize=2, label=code)
-                b = np.array([bnd.get((S, code, q), (np.nan,))[0] for q in qs])
-                ok = np.isfinite(b) & (b > 0)
-                if ok.any():
-                    axes[0, j].plot(np.array(qs)[ok], b[ok], color=c, ls=":", marker="v", mfc="white")
-                f = np.array([fis.get((S, code, q), (np.nan, np.nan))[:2] for q in qs])
-                axes[1, j].errorbar(qs, f[:, 0], yerr=np.nan_to_num(f[:, 1]), color=c, marker="o", capsize=2, label=code)
-                e = np.array([fex.get((S, code, q), (np.nan,))[0] for q in qs])
-                if np.isfinite(e).any():
-                    axes[1, j].plot(qs, e, color=c, ls="--", lw=0.8)
-            axes[0, j].axhline(0.0, color="0.6", lw=0.6)
-            axes[0, j].set_title(f"S = {S:g}: median margin ($\\lambda$ = {lam0:g})")
+            MF.plot_margin(fr["readout"], fr.get("check"), sparsity=S, ax=axes[0, j])
+            MF.plot_fisher(fr["readout"], sparsity=S, ax=axes[1, j])
+            axes[0, j].set_title(f"S = {S:g}: median margin")
             axes[1, j].set_title(f"S = {S:g}: Fisher separation")
-            for i in range(2):
-                axes[i, j].set_xlabel("superposition ratio $n_{rep}/m$")
-            axes[0, j].set_ylabel("margin (covered samples)")
-            axes[1, j].set_ylabel("pooled Fisher J")
-            axes[1, j].set_yscale("log")
-            if j == 0:
-                axes[0, j].legend(loc="best")
+        legend_below(fig, rect, axes)
 
     return draw
 
@@ -337,16 +371,13 @@ def representations(summary: list[dict]) -> list[str]:
     return list(seen)
 
 
-def realdata_curves_figure(summary: list[dict], scenarios: Sequence[str]) -> Draw:
-    """Test accuracy of the linear probe vs corruption level per scenario (summary.csv): mean and 95% CI
-    band over replicates, one line per representation."""
-    reps = representations(summary)
-    labels = {"label_noise": "label noise $\\eta$", "few_shot": "k per class (rightmost: all)",
-              "gaussian_noise": "input noise sd", "uniform_noise": "input noise sd", "rotation": "degrees",
-              "inversion": "blend weight", "blur": "$\\sigma$ (px)", "translation": "pixels",
-              "time_shift": "fraction of the length", "time_scale": "stretch (factor $-$ 1)",
-              "smoothing": "$\\sigma$ (samples)", "trend": "rise (sd)", "mean_shift": "shift (sd)",
-              "scaling": "factor $-$ 1", "block_mask": "share masked", "ood": "given OOD set"}
+def realdata_curves_figure(summary: Any, scenarios: Sequence[str]) -> Draw:
+    """Test accuracy of the linear probe vs corruption level per scenario (summary.csv rows or its
+    DataFrame): mean and 95% CI band over replicates clipped to [0, 1], one line per representation, chance
+    (the largest class share) dotted (:func:`realdata.figures.plot_curves`)."""
+    from realdata import figures as RD
+
+    frame = summary if hasattr(summary, "columns") else RD.summary_frame(summary)
 
     def draw(fig: Any, rect: dict) -> None:
         ncol = 4
@@ -356,50 +387,27 @@ def realdata_curves_figure(summary: list[dict], scenarios: Sequence[str]) -> Dra
             if k >= len(scenarios):
                 ax.set_axis_off()
                 continue
-            sc = scenarios[k]
-            for rep in reps:
-                pts = sorted((_finite(a["level"]), _finite(a["mean"]), _finite(a["ci"])) for a in summary
-                             if a["scenario"] == sc and a["metric"] == "accuracy" and a["representation"] == rep)
-                if not pts:
-                    continue
-                if sc == "few_shot":  # level 0 = all training samples: drawn last, at twice the largest k
-                    kmax = max([p[0] for p in pts] + [1.0])
-                    pts = sorted((2 * kmax if p[0] == 0 else p[0], p[1], p[2]) for p in pts)
-                x, m, c = (np.array(v) for v in zip(*pts))
-                c = np.nan_to_num(c)
-                ax.plot(x, m, "o-", color=rep_color(rep), label=rep.upper())
-                ax.fill_between(x, m - c, m + c, color=rep_color(rep), alpha=0.15, lw=0)
-            if sc == "few_shot":
-                ax.set_xscale("log")
-            ax.set_ylim(-0.02, 1.02)  # accuracy; wider intervals are clipped (the tables give them in full)
-            ax.set_title(sc)
-            ax.set_xlabel(labels.get(sc, "level"))
-            ax.set_ylabel("test accuracy")
-            if k == 0:
-                ax.legend(loc="best")
+            RD.plot_curves(frame, scenario=scenarios[k], ax=ax)
+            ax.set_ylim(-0.02, 1.02)
+        legend_below(fig, rect, axes, max_cols=8)
 
     return draw
 
 
-REALDATA_METRICS = (("monosemanticity", "semantic_consistency", "semantic consistency (higher: monosemantic)"),
-                    ("monosemanticity", "sparsity", "activation sparsity"),
-                    ("geometry", "fisher_ratio", "Fisher ratio J (train features)"),
-                    ("geometry", "coherence", "coherence of class means"))
+REALDATA_METRICS = _RD_METRICS  # realdata.figures.METRICS: (scenario, metric, panel title)
 
 
-def realdata_mono_figure(summary: list[dict]) -> Draw:
-    """Monosemanticity and class-geometry metrics per representation (summary.csv, level 0): mean with 95% CI."""
-    reps = representations(summary)
-    look = {(a["representation"], a["scenario"], a["metric"]): a for a in summary if _finite(a["level"]) == 0.0}
+def realdata_mono_figure(summary: Any) -> Draw:
+    """Monosemanticity and class-geometry metrics per representation (summary.csv rows or its DataFrame,
+    level 0): mean with 95% CI (:func:`realdata.figures.plot_bars`)."""
+    from realdata import figures as RD
+
+    frame = summary if hasattr(summary, "columns") else RD.summary_frame(summary)
 
     def draw(fig: Any, rect: dict) -> None:
         axes = grid(fig, rect, 1, len(REALDATA_METRICS))
         for ax, (sc, metric, title) in zip(axes.ravel(), REALDATA_METRICS):
-            vals = [look.get((r, sc, metric)) for r in reps]
-            m = np.array([_finite(v["mean"]) if v else np.nan for v in vals])
-            c = np.array([_finite(v["ci"]) if v else np.nan for v in vals])
-            ax.bar(range(len(reps)), m, yerr=np.nan_to_num(c), color=[rep_color(r) for r in reps], capsize=3)
-            ax.set_xticks(range(len(reps)), [r.upper() for r in reps])
+            RD.plot_bars(frame, scenario=sc, metric=metric, ax=ax, title=title)
             ax.set_title(title, fontsize=6.5)
 
     return draw

@@ -122,9 +122,9 @@ def margin_part(run: Any, tables_dir: Path, title: str) -> Part:
             "main_phase", "Phase diagram of the main sweep: where mono beats the superposed code",
             "Colour: mean accuracy difference mono - superposed code (matched filter; paired by replicate on "
             "the same data); red: mono is more accurate, blue: the superposed code is. Dots: the 95% CI of the "
-            "difference excludes 0. Dashed squares: the mean-field balance noise lam* (M11), the theory "
-            "boundary (squares at lambda = 0: the model has mono ahead already without noise; missing where "
-            "lam* lies beyond the grid or does not exist). The lambda axis is the run's grid, evenly spaced.",
+            "difference excludes 0. Dashed squares: the mean-field balance noise \u03bb* (M11), the theory "
+            "boundary (squares at \u03bb = 0: the model has mono ahead already without noise; missing where "
+            "\u03bb* lies beyond the grid or does not exist). The \u03bb axis is the run's grid, evenly spaced.",
             F.phase_figure(phase, cfg), height=1.9 * max(1, len({p['code'] for p in phase})) + 0.6),
     }
     blocks: list[Any] = [

@@ -64,142 +64,79 @@ def _select(rows: Sequence[Mapping], **fixed: Any) -> list[Mapping]:
                                    for k, v in fixed.items())]
 
 
-def _curves(ax: Any, summary: Sequence[Mapping], comparators: Sequence[str], title: str, xlabel: str,
-            log: bool = False, **fixed: Any) -> None:
-    for comp in comparators:
-        pts = sorted((_f(r["level"]), _f(r["acc_mean"]), _f(r["acc_lo"]), _f(r["acc_hi"]))
-                     for r in _select(summary, comparator=comp, record="accuracy", **fixed))
-        if not pts:
-            continue
-        if log:  # few-shot k = 0 means all training samples: drawn last, at twice the largest k
-            kmax = max([p[0] for p in pts] + [1.0])
-            pts = sorted((2 * kmax if p[0] == 0 else p[0], *p[1:]) for p in pts)
-        x, m, lo, hi = (np.array(v) for v in zip(*pts))
-        col = COMP_COLORS.get(comp)
-        ax.plot(x, m, "o-" if comp in (MONO, POLY) else "o--", color=col, label=comp,
-                lw=1.8 if comp == MONO else (1.4 if comp == POLY else 0.8), ms=3 if comp in (MONO, POLY) else 2)
-        ax.fill_between(x, np.where(np.isfinite(lo), lo, m), np.where(np.isfinite(hi), hi, m), color=col,
-                        alpha=0.15, lw=0)
-    if log:
-        ax.set_xscale("log")
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("probe accuracy (clean test labels)")
-
-
 def _fig5(summary: Sequence[Mapping], comps: Sequence[str], S: float, m: int, nt: int) -> F.Draw:
-    panels = (("label_noise", "symmetric", "", "label noise $\\eta$"),
-              ("label_noise", "pair", "", "label noise $\\eta$ (c -> c+1)"),
-              ("input_noise", "gaussian", "test", "input noise $\\lambda$ (test)"),
-              ("input_noise", "gaussian", "both", "input noise $\\lambda$ (train + test)"))
+    """Accuracy under label noise (symmetric, pair; n_train = nt) and test / train+test Gaussian input noise
+    (the largest training size of those runs): :func:`sims.robustness.figures.plot_curves`."""
+    from sims.robustness import figures as RF
+
+    panels = (("label_noise", "symmetric", ""), ("label_noise", "pair", ""), ("input_noise", "gaussian", "test"),
+              ("input_noise", "gaussian", "both"))
+    frame = F.table_frame(summary, "summary.csv")
 
     def draw(fig: Any, rect: dict) -> None:
         axes = F.grid(fig, rect, 1, len(panels), wspace=0.45)
-        for ax, (sc, kind, at, xl) in zip(axes.ravel(), panels):
-            _curves(ax, summary, comps, f"{sc.replace('_', ' ')} ({kind}{', ' + at if at else ''})", xl,
-                    sparsity=S, m=m, n_train=nt, scenario=sc, kind=kind, at=at)
-        axes[0, 0].legend(loc="best")
+        for ax, (sc, kind, at) in zip(axes.ravel(), panels):
+            RF.plot_curves(frame, scenario=sc, kind=kind, at=at, n_train=nt if sc == "label_noise" else None,
+                           sparsity=S, m=m, comparators=comps, ax=ax)
+        F.legend_below(fig, rect, axes, max_cols=8)
 
     return draw
 
 
 def _few_shot(summary: Sequence[Mapping], comps: Sequence[str], Ss: Sequence[float], m: int) -> F.Draw:
+    from sims.robustness import figures as RF
+
+    frame = F.table_frame(summary, "summary.csv")
+
     def draw(fig: Any, rect: dict) -> None:
         axes = F.grid(fig, rect, 1, len(Ss))
         for ax, S in zip(axes.ravel(), Ss):
-            _curves(ax, summary, comps, f"few-shot, S = {S:g}, m = {m}", "k training samples per class (rightmost: all)",
-                    log=True, sparsity=S, m=m, scenario="few_shot")
-        axes[0, 0].legend(loc="best")
+            RF.plot_few_shot(frame, sparsity=S, m=m, comparators=comps, ax=ax)
+        F.legend_below(fig, rect, axes, max_cols=8)
 
     return draw
 
 
 def _ood(summary: Sequence[Mapping], comps: Sequence[str], S: float, m: int) -> F.Draw:
-    rows = _select(summary, sparsity=S, m=m, scenario="ood", record="accuracy")
-    shifts = sorted({(r["kind"], _f(r["level"])) for r in rows}, key=lambda s: (s[0] != "none", s))
+    from sims.robustness import figures as RF
+
+    frame = F.table_frame(summary, "summary.csv")
 
     def draw(fig: Any, rect: dict) -> None:
         axes = F.grid(fig, rect, 1, 1)
-        ax = axes[0, 0]
-        w = 0.8 / max(1, len(comps))
-        for i, comp in enumerate(comps):
-            for j, (kind, lv) in enumerate(shifts):
-                r = next((r for r in rows if r["comparator"] == comp and r["kind"] == kind and _eq(r["level"], lv)), None)
-                if r is None:
-                    continue
-                m_, lo, hi = _f(r["acc_mean"]), _f(r["acc_lo"]), _f(r["acc_hi"])
-                ax.bar(j + (i - (len(comps) - 1) / 2) * w, m_, w, color=COMP_COLORS.get(comp),
-                       yerr=[[m_ - lo if math.isfinite(lo) else 0], [hi - m_ if math.isfinite(hi) else 0]],
-                       capsize=2, label=comp if j == 0 else None)
-        ax.set_xticks(range(len(shifts)), ["in distribution" if k == "none" else f"{k} x {lv:g}" for k, lv in shifts])
-        ax.set_ylabel("probe accuracy")
-        top = max([_f(r["acc_hi"]) for r in rows if math.isfinite(_f(r["acc_hi"]))] + [0.5])
-        ax.set_ylim(0, 1.3 * top)  # room for the legend above the bars
-        ax.set_title(f"out of distribution: test-time shifts, S = {S:g}, m = {m}")
-        ax.legend(loc="best", ncol=len(comps))
+        RF.plot_ood(frame, sparsity=S, m=m, comparators=comps, ax=axes[0, 0])
+        axes[0, 0].set_xticks(axes[0, 0].get_xticks(), [t.get_text() for t in axes[0, 0].get_xticklabels()],
+                              rotation=0, ha="center")
+        F.legend_below(fig, rect, axes, max_cols=8)
 
     return draw
 
 
 def _phase(diffs: Sequence[Mapping], bnd: Sequence[Mapping], Ss: Sequence[float], m: int, nt: int) -> F.Draw:
-    """(n_train, eta) per sparsity, and (S, lambda) at the largest n_train: colour dense - superposed."""
-    acc = [d for d in diffs if d["record"] == "accuracy"]
-    vmax = max([abs(_f(d["diff_mean"])) for d in acc if math.isfinite(_f(d["diff_mean"]))] + [1e-3])
-    panels = [("n_train", "level", dict(scenario="label_noise", kind="symmetric", at="", m=m, sparsity=S), "eta",
+    """(n_train, η) per sparsity, and (S, λ) at the largest n_train: colour dense - superposed
+    (:func:`sims.robustness.figures.plot_phase`; red: mono ahead)."""
+    from sims.robustness import figures as RF
+
+    d, b = F.table_frame(diffs, "differences.csv"), F.table_frame(bnd, "boundaries.csv")
+    acc = d[d["record"] == "accuracy"]
+    v = np.abs(acc["diff_mean"].to_numpy(float))
+    vmax = max(float(np.nanmax(v)) if np.isfinite(v).any() else 0.0, 1e-3)
+    panels = [(dict(x="n_train", y="level", scenario="label_noise", kind="symmetric", at="", m=m, sparsity=S),
                f"label noise, S = {S:g}") for S in Ss]
-    panels.append(("sparsity", "level", dict(scenario="input_noise", kind="gaussian", at="test", m=m, n_train=nt),
-                   "lam", f"input noise (test), n_train = {nt}"))
+    panels.append((dict(x="sparsity", y="level", scenario="input_noise", kind="gaussian", at="test", m=m, n_train=nt),
+                   f"input noise (test), n_train = {nt}"))
 
     def draw(fig: Any, rect: dict) -> None:
-        from matplotlib.colors import TwoSlopeNorm
-
         axes = F.grid(fig, rect, 1, len(panels), wspace=0.5)
-        norm = TwoSlopeNorm(vmin=-vmax, vcenter=0.0, vmax=vmax)
-        mesh = None
-        for ax, (xk, yk, fixed, sweep, title) in zip(axes.ravel(), panels):
-            sel = _select(acc, **fixed)
-            X = sorted({_f(d[xk]) for d in sel})
-            Y = sorted({_f(d[yk]) for d in sel})
-            if not X or not Y:
-                ax.set_axis_off()
-                continue
-            Z = np.full((len(Y), len(X)), np.nan)
-            sig = []
-            for d in sel:
-                i, j = Y.index(_f(d[yk])), X.index(_f(d[xk]))
-                Z[i, j] = _f(d["diff_mean"])
-                if d["winner"] in ("mono", "poly"):
-                    sig.append((j, i))
-            mesh = ax.pcolormesh(np.arange(len(X) + 1) - 0.5, np.arange(len(Y) + 1) - 0.5, Z, cmap="RdBu_r",
-                                 norm=norm, shading="flat")
-            if sig:
-                ax.plot([s[0] for s in sig], [s[1] for s in sig], "k.", ms=2.5)
-            emp, pred = [], []
-            for j, x in enumerate(X):
-                for b in bnd:
-                    if b["sweep"] != sweep or not _eq(b.get(xk), x) or not all(
-                            _eq(b.get(k), v) for k, v in fixed.items() if k in ("sparsity", "m", "n_train") and k != xk):
-                        continue
-                    if math.isfinite(_f(b["emp"])):
-                        emp.append((j, float(np.interp(_f(b["emp"]), Y, range(len(Y))))))
-                    if math.isfinite(_f(b["pred"])):
-                        pred.append((j, float(np.interp(_f(b["pred"]), Y, range(len(Y))))))
-            if pred:
-                ax.plot(*zip(*pred), "k-x", lw=1.1, ms=3, label="predicted (theory.robustness)")
-            if emp:
-                ax.plot(*zip(*emp), "o", mfc="white", mec="k", ms=3.5, label="simulated crossing")
-            ax.set_xticks(range(len(X)), [f"{v:g}" for v in X])
-            ax.set_yticks(range(len(Y)), [f"{v:g}" for v in Y])
-            ax.set_xlabel("training samples" if xk == "n_train" else "sparsity S")
-            ax.set_ylabel("label noise eta" if sweep == "eta" else "input noise lambda")
+        for ax, (spec, title) in zip(axes.ravel(), panels):
+            RF.plot_phase(acc, b, ax=ax, vmax=vmax, **spec)
             ax.set_title(title)
-        if mesh is not None:
-            cb = fig.colorbar(mesh, ax=axes.ravel().tolist(), shrink=0.85, pad=0.02)
-            cb.set_label("acc dense (mono) - superposed (poly); red: mono wins", fontsize=6)
+        F.legend_below(fig, rect, axes)
+        ims = [ax.images[0] for ax in axes.ravel() if ax.images]
+        if ims:
+            cb = fig.colorbar(ims[0], ax=axes.ravel().tolist(), shrink=0.85, pad=0.02)
+            cb.set_label("dense \u2212 superposed (red: mono ahead)", fontsize=6)
             cb.ax.tick_params(labelsize=5.5)
-        with_labels = [ax for ax in axes.ravel() if ax.get_legend_handles_labels()[0]]
-        if with_labels:
-            with_labels[0].legend(loc="upper left", fontsize=5)
 
     return draw
 
@@ -249,8 +186,9 @@ def robustness_part(run: Any, tables_dir: Any, title: str) -> Part:
         "robust_phase": FigureBlock(
             "toy_phase", "Toy models: phase diagram of dense (mono) vs superposed (poly), with the theory boundary",
             "Colour: mean paired accuracy difference dense - superposed (red: the monosemantic code wins); dots: "
-            "its 95% interval excludes 0. White circles: simulated crossing (sign change of the mean "
-            "difference); black line with crosses: the crossing predicted by theory.robustness (R7). Sources: "
+            "its 95% interval excludes 0. Circles: simulated crossing (sign change of the mean difference) with "
+            "its bootstrap 95% interval (filled: beyond doubt; open: in at least 80% of resamples); black line "
+            "with crosses: the crossing predicted by theory.robustness (R7). Sources: "
             f"{src['differences.csv']}, {src['boundaries.csv']}.",
             _phase(diffs, bnd, list(cfg.sparsity), m, nt), height=2.6),
     }

@@ -55,8 +55,11 @@ def frames(source: Any, config: Any = None) -> dict[str, Any]:
     rows = list(source)
     cfg = _config(config)
     out = {}
+    tab = MarginConfig.schema.table("results.csv")
     for rec in ("readout", "check", "theory"):
-        df = to_frame([r for r in rows if r.get("record") == rec], MarginConfig, rec)
+        sel = [r for r in rows if r.get("record") == rec]
+        cols = None if sel else [c.name for c in (*tab.columns, *tab.records[rec])]  # an empty, typed frame
+        df = to_frame(sel, MarginConfig, rec, columns=cols)
         df.attrs["config"] = cfg.to_dict() if cfg is not None else {}
         out[rec] = df
     return out
@@ -212,7 +215,7 @@ def plot_fisher(readout: Any, *, sparsity: float | None = None, ax: Any = None,
             ax.plot(e["ratio"], e["mean"], color=c, **st.THEORY)
     rnd = st.mean_ci(mf, ["ratio"], "fisher_random").sort_values("ratio")
     if len(rnd):
-        ax.plot(rnd["ratio"], rnd["mean"], color="0.5", ls=":", lw=1.0, label="random codes, expected (M9)")
+        ax.plot(rnd["ratio"], rnd["mean"], color="0.5", ls="-.", lw=0.9, label="random codes, expected (M9)")
     if np.isfinite(fex["mean"]).any():
         st.proxy(ax, "exact for the code (M9)", **st.THEORY)
     pos = fis["mean"].to_numpy(float)

@@ -57,7 +57,8 @@ def frames(source: Any, config: Any = None) -> dict[str, Any]:
     out = {}
     for k, t in _TABLES.items():
         rows = list(source.get(k) or [])
-        df = to_frame(rows, RobustnessConfig, table=t, columns=list(rows[0]) if rows else None)
+        cols = list(rows[0]) if rows else [c.name for c in RobustnessConfig.schema.table(t).all_columns()]
+        df = to_frame(rows, RobustnessConfig, table=t, columns=cols)
         df.attrs["config"] = cfg.to_dict() if cfg is not None else {}
         out[k] = df
     return out
@@ -139,9 +140,9 @@ def _defaults(summary: Any, sparsity: float | None, m: int | None) -> tuple[floa
     return float(sparsity), int(m)
 
 
-_XLABEL = {"label_noise": lambda kind, at: st.axis_label("label_noise", f"{kind}, training labels"),
+_XLABEL = {"label_noise": lambda kind, at: st.axis_label("label_noise"),  # the kind is in the panel title
            "input_noise": lambda kind, at: st.axis_label(
-               "input_noise", f"{kind}, {'test only' if at == 'test' else 'train + test' if at == 'both' else at}")}
+               "input_noise", "test only" if at == "test" else "train + test" if at == "both" else at)}
 
 
 def _monosemanticity(summary: Any, comparator: str, n: int | None) -> str:
