@@ -26,6 +26,8 @@ from sims.sweep import style as st
 __all__ = ["frames", "plot_curves", "plot_bars", "accuracy_figure", "monosemanticity_figure",
            "figures_from_frames", "summary_frame", "write_figures", "scenarios", "representations", "chance_level", "FIGURES", "METRICS", "XLABELS"]
 
+#: the config class of the study, as manifest.json records it (sims.sweep.results resolves it)
+CONFIG_CLASS = "realdata.run.RealDataConfig"
 #: the figures of a run (file ``realdata_<name>.png``)
 FIGURES = ("accuracy", "monosemanticity")
 #: the clean-feature metrics of :func:`monosemanticity_figure`: (scenario, metric, panel title)
@@ -59,11 +61,10 @@ def frames(source: Any, config: Any = None) -> dict[str, Any]:
 
 def summary_frame(agg: Sequence[Mapping[str, Any]], config: Any = None) -> Any:
     """The rows of :func:`realdata.summary.aggregate` (summary.csv) as ``load_run`` would return them."""
-    from realdata.run import RealDataConfig
     from sims.sweep.results import to_frame
 
     agg = list(agg)
-    df = to_frame(agg, RealDataConfig, table="summary.csv", columns=list(agg[0]) if agg else None)
+    df = to_frame(agg, CONFIG_CLASS, table="summary.csv", columns=list(agg[0]) if agg else None)
     df.attrs["config"] = config.to_dict() if hasattr(config, "to_dict") else dict(config or {})
     return df
 
@@ -166,18 +167,33 @@ def _footnote(text: str, config: Any) -> str:
 
 
 def _config(config: Any, *dfs: Any) -> Any:
-    from realdata.run import RealDataConfig
-
-    if isinstance(config, RealDataConfig):
+    """The run's config: ``config`` itself (a config object), or built from a dict / the frames' attrs by
+    the class manifest.json names (loaded by ``load_run``; None when it is not)."""
+    if hasattr(config, "caption") and hasattr(config, "replicate"):
         return config
     c = config if isinstance(config, Mapping) and config else None
     for df in dfs:
         c = c or getattr(df, "attrs", {}).get("config")
-    if c:
+    cls = _config_class()
+    if c and cls is not None:
         try:
-            return RealDataConfig.from_dict(c)
+            return cls.from_dict(c)
         except (TypeError, ValueError):
             return None
+    return None
+
+
+def _config_class() -> Any:
+    """The config class of the study (``CONFIG_CLASS``) when it is loaded: realdata.run imports this module,
+    so the class is looked up among the loaded sweep configs rather than imported here."""
+    from sims.sweep.config import SweepConfig
+
+    todo = list(SweepConfig.__subclasses__())
+    while todo:
+        c = todo.pop()
+        if f"{c.__module__}.{c.__qualname__}" == CONFIG_CLASS:
+            return c
+        todo += c.__subclasses__()
     return None
 
 

@@ -117,6 +117,11 @@ def _sparsity(df: Any, sparsity: float | None) -> float:
 
 
 def _at(df: Any, **fixed: Any) -> Any:
+    """The rows of ``df`` with ``fixed`` column values (floats within 1e-12), without ``df.attrs`` (pandas
+    deep-copies them on every operation; the config is read before)."""
+    import pandas as pd
+
+    df = pd.DataFrame(df) if df.attrs else df
     mask = np.ones(len(df), dtype=bool)
     for k, v in fixed.items():
         col = df[k]
@@ -319,8 +324,8 @@ def plot_accuracy(readout: Any, *, sparsity: float | None = None, readout_kind: 
 
 
 def crossover_table(readout: Any, theory: Any, config: Any = None) -> list[dict]:
-    """:func:`sims.margins.report.crossovers` of the frames (the same numbers as from the rows)."""
-    from sims.margins.report import crossovers
+    """:func:`sims.margins.summary.crossovers` of the frames (the same numbers as from the rows)."""
+    from sims.margins.summary import crossovers
 
     cfg = _config(config, readout, theory)
     grid = SimpleNamespace(

@@ -96,6 +96,11 @@ def _n_features(summary: Any, n_features: int | None) -> int | None:
 
 
 def _select(df: Any, **fixed: Any) -> Any:
+    """The rows of ``df`` with ``fixed`` column values (floats within 1e-9), without ``df.attrs`` (pandas
+    deep-copies them on every operation; the config is read before)."""
+    import pandas as pd
+
+    df = pd.DataFrame(df) if df.attrs else df
     mask = np.ones(len(df), dtype=bool)
     for k, v in fixed.items():
         if v is None:
@@ -183,7 +188,7 @@ def plot_curves(summary: Any, *, scenario: str, kind: str | None = None, at: str
             if labels == "metrics" else comp
         st.mean_ci_plot(ax, a["level"], a["acc_mean"], a["acc_lo"], a["acc_hi"], band=True, color=col,
                         marker=st.marker(comp, "comparator"), ms=3 if main else 2.2, lw=1.5 if main else 0.9,
-                        ls="-" if main else "--", label=label)
+                        ls="-" if main else "-.", label=label)
         t = th[th["comparator"] == comp].sort_values("level")
         if len(t):
             ax.plot(t["level"], t["acc_mean"], color=col, lw=0.9, ls=(0, (4, 2)), marker="x", ms=3)
@@ -272,7 +277,7 @@ def plot_few_shot(summary: Any, *, sparsity: float | None = None, m: int | None 
         main = comp in _ROLES
         st.mean_ci_plot(ax, a["x"], a["acc_mean"], a["acc_lo"], a["acc_hi"], band=True,
                         color=st.color(comp, "comparator"), marker=st.marker(comp, "comparator"),
-                        ms=3 if main else 2.2, lw=1.5 if main else 0.9, ls="-" if main else "--", label=comp)
+                        ms=3 if main else 2.2, lw=1.5 if main else 0.9, ls="-" if main else "-.", label=comp)
     if len(sel):
         ax.set_xscale("log")
         xs = sorted(set(sel["x"]))

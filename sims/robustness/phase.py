@@ -327,16 +327,3 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, np.integer):
         return int(obj)
     return obj
-
-
-# ------------------------------------------------------------------------------------------ figure
-def phase_figure(diffs: Sequence[Mapping], bnd: Sequence[Mapping], out_dir: Path, config: Any) -> list[Path]:
-    """Write the phase diagram (``<name>_phase.png`` / ``.pdf``) of these differences and boundaries rows:
-    :func:`sims.robustness.figures.phase_figure` drawn from them as DataFrames."""
-    from sims.robustness import figures as RF
-    from sims.sweep import style
-
-    fr = RF.frames({"summary": [], "differences": list(diffs), "boundaries": list(bnd)}, config)
-    fig = RF.phase_figure(fr["differences"], fr["boundaries"], config)
-    with style.context():
-        return sio.save_figure(fig, Path(out_dir) / config.figure_stem("phase"), tight=False)

@@ -69,8 +69,9 @@ COMPARATOR_MARKERS = {"dense": "D", "superposed": "o", "nonneg": "s", "random": 
 #: representations of the real-data study (SAEs of a k grid, ``sae_k8``, share the SAE colour)
 REPRESENTATION_COLORS = {"raw": "#7f7f7f", "pca": "#bcbd22", "ce": "#9467bd", "nce": "#8c564b", "cl": "#1f77b4",
                          "ncl": "#d62728", "sae": "#2ca02c"}
-#: line styles of a second dimension (training sizes, sparsities): the largest value solid
-LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 1)))
+#: line styles of a second dimension (training sizes, sparsities): the largest value solid; never dashed
+#: ("--" is the theory's style)
+LINESTYLES = ("-", ":", "-.", (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (6, 1, 1, 1)))
 #: reference lines
 CHANCE = {"color": "0.45", "ls": (0, (1, 1.5)), "lw": 0.9}
 THEORY = {"ls": "--", "lw": 0.9}
