@@ -290,3 +290,263 @@ def test_margin_theory_refuses_input_outside_its_domain(call, name):
 def test_label_out_of_range_message_states_the_range():
     with pytest.raises(ValueError, match=re.escape("y contains 3, must be in [0, 2]")):
         TM.matched_filter_margins(_X3, np.array([0, 3]), np.eye(3), 3)
+
+
+# ============================================================================================ theory.two_feature
+import warnings  # noqa: E402
+
+from theory import two_feature as TF  # noqa: E402
+
+
+def _constant_rule_error(code, S, task, threshold, orientation, **kw):
+    """Error of 'class 1 iff orientation * (v' - threshold) > 0' for an infinite threshold: a constant rule."""
+    p1 = float(TF.class_moments(code, S, task=task, **kw)["p1"])  # P(y = 1) (no label noise)
+    class1_everywhere = (threshold < 0) == (orientation > 0)
+    return 1.0 - p1 if class1_everywhere else p1
+
+
+@pytest.mark.parametrize("task", ["argmax", "presence"])
+@pytest.mark.parametrize("noise", ["gaussian", "uniform"])
+def test_bayes_threshold_reports_a_rule_that_achieves_its_error(task, noise):
+    """The reported (threshold, orientation) is a rule ('class 1 iff v' > t' for +1, 'iff v' < t' for -1) whose
+    exact error is the reported error; an infinite threshold is the constant rule (class 1 everywhere for
+    (-inf, +1), e.g. presence at S = 0.3 under lam = 12, where no threshold beats predicting the majority)."""
+    S = np.array([0.3, 0.7])[:, None, None]
+    lam = np.array([0.05, 0.7, 12.0])[None, :, None]
+    w = np.array([0.4, 2.5])[None, None, :]
+    seen_infinite = False
+    for code in TF.CODES:
+        bt = TF.bayes_threshold(code, S, task=task, input_noise=lam, weight=w, noise=noise)
+        assert set(np.unique(bt["orientation"])) <= {-1.0, 1.0}
+        for idx in np.ndindex(bt["error"].shape):
+            t, o = float(bt["threshold"][idx]), float(bt["orientation"][idx])
+            kw = dict(input_noise=float(lam[0, idx[1], 0]), weight=float(w[0, 0, idx[2]]))
+            Sv = float(S[idx[0], 0, 0])
+            if math.isfinite(t):
+                want = TF.rule_error(code, Sv, t, o, task=task, noise=noise, **kw)
+            else:
+                seen_infinite = True
+                want = _constant_rule_error(code, Sv, task, t, o, **kw)
+            assert float(bt["error"][idx]) == pytest.approx(float(want), abs=1e-12), (code, idx)
+    if task == "presence" and noise == "gaussian":
+        assert seen_infinite
+
+
+@pytest.mark.parametrize("S, lam, w", [(0.3, 0.3, 0.4), (0.6, 1.0, 2.5), (0.2, 0.05, 1.0), (0.8, 3.0, 0.3),
+                                     (0.2, 0.3, 1.0), (0.15, 0.25, 1.2)])
+def test_uniform_noise_bayes_error_is_the_minimum_over_thresholds(S, lam, w):
+    """Uniform input noise, poly code, presence task: the exact minimum (stationary points of the piecewise
+    quartic and its breakpoints) is at most every threshold of a fine scan of the exact error."""
+    kw = dict(task="presence", input_noise=lam, weight=w, noise="uniform")
+    best = float(TF.bayes_error("poly", S, **kw))
+    t = np.linspace(-w - 2 * math.sqrt(3) * lam * (1 + w), 1 + 2 * math.sqrt(3) * lam * (1 + w), 4001)
+    scan = min(float(TF.rule_error("poly", S, t, o, **kw).min()) for o in (1, -1))
+    assert best <= min(scan, S, 1 - S) + 1e-12
+
+
+def test_rules_at_the_atom_of_v():
+    """Without noise v = x1 (mono) has an atom at 0 of mass S, all class 2 under presence: 'class 1 iff v < 0'
+    predicts class 1 nowhere (error P(y = 1) = 1 - S); 'class 1 iff v > 0' is exact (error 0)."""
+    S = 0.3
+    assert float(TF.rule_error("mono", S, 0.0, -1, task="presence")) == pytest.approx(1 - S, abs=1e-15)
+    assert float(TF.rule_error("mono", S, 0.0, 1, task="presence")) == pytest.approx(0.0, abs=1e-15)
+    # argmax, mono: the atom at 0 is x1 = 0 (class 2, unless x2 = 0 too: a coin); 'class 1 iff v < 0' is never
+    # class 1: error P(y = 1) = 1/2
+    assert float(TF.rule_error("mono", S, 0.0, -1)) == pytest.approx(0.5, abs=1e-15)
+    v = TF.rule_error("mono", S, 0.25, 1)
+    assert isinstance(v, np.float64)  # scalars in, numpy float64 scalar out
+
+
+def test_presence_without_sparsity_every_label_is_class_1():
+    """Presence at S = 0: every x1 > 0, so y = 1 always; with symmetric label noise eta < 1/2 the LS fit is the
+    constant P(y~ = 1) = 1 - eta > 1/2, i.e. class 1 everywhere: clean error 0 (not a coin)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the empty class 2 has 0/0 moments
+        for code in TF.CODES:
+            for lam in (0.0, 0.4):
+                assert float(TF.probe_error(code, 0.0, task="presence", label_noise=0.2, input_noise=lam)) == 0.0
+                T = TF.finite_sample_terms(code, 0.0, task="presence", label_noise=0.2, input_noise=lam)
+                assert float(T["err_pop"]) == 0.0
+
+
+def _err(code, S, t, o, **kw):
+    return float(TF.rule_error(code, S, t, o, **kw))
+
+
+@pytest.mark.parametrize("code, task, S, w", [("mono", "argmax", 0.4, 1.0), ("poly", "argmax", 0.3, 1.7),
+                                              ("mono", "presence", 0.5, 1.0), ("poly", "presence", 0.4, 0.6)])
+def test_finite_sample_slopes_are_the_derivatives_of_the_rule_error(code, task, S, w):
+    """(E11) d_minus, d_plus: one-sided slopes of the clean error of the rule at tau; with Gaussian noise both
+    equal the derivative and the curvature is the second derivative (central differences of the exact error)."""
+    T = TF.finite_sample_terms(code, S, task=task, label_noise=0.1, weight=w)  # no input noise: kinks allowed
+    t, o = float(T["tau"]), float(T["orientation"])
+    kw = dict(task=task, weight=w)
+    h = 1e-6
+    e0 = _err(code, S, t, o, **kw)
+    assert float(T["d_minus"]) == pytest.approx((e0 - _err(code, S, t - h, o, **kw)) / h, abs=1e-4)
+    assert float(T["d_plus"]) == pytest.approx((_err(code, S, t + h, o, **kw) - e0) / h, abs=1e-4)
+    lam = 0.2
+    T = TF.finite_sample_terms(code, S, task=task, label_noise=0.1, weight=w, input_noise=lam)
+    t, o = float(T["tau"]), float(T["orientation"])
+    kw = dict(task=task, weight=w, input_noise=lam)
+    h = 1e-4
+    ep, e0, em = (_err(code, S, t + d, o, **kw) for d in (h, 0.0, -h))
+    assert float(T["d_minus"]) == pytest.approx((ep - em) / (2 * h), abs=1e-6)
+    assert float(T["d_plus"]) == pytest.approx((ep - em) / (2 * h), abs=1e-6)
+    assert float(T["curvature"]) == pytest.approx((ep - 2 * e0 + em) / h**2, abs=1e-3)
+
+
+def test_finite_sample_terms_accept_uniform_noise_at_zero_level():
+    """'Gaussian input noise or none': at input_noise 0 the noise law is irrelevant."""
+    g = TF.finite_sample_terms("poly", 0.4, label_noise=0.1, weight=1.5)
+    u = TF.finite_sample_terms("poly", 0.4, label_noise=0.1, weight=1.5, noise="uniform")
+    for k in g:
+        assert float(u[k]) == pytest.approx(float(g[k]), rel=1e-12, abs=1e-15), k
+
+
+def test_normal_finite_sample_error_tends_to_the_population_error_and_broadcasts():
+    """method='normal': as n -> infinity the fitted threshold's spread vanishes and the expected error is the
+    population probe's, input noise included; array parameters give the scalar results elementwise."""
+    for code in TF.CODES:
+        for task in ("argmax", "presence"):
+            kw = dict(task=task, label_noise=0.1, input_noise=0.3, weight=1.5)
+            big = float(TF.finite_sample_error(code, 0.4, 1e12, method="normal", **kw))
+            assert big == pytest.approx(float(TF.probe_error(code, 0.4, **kw)), abs=1e-6)
+    S = np.array([0.2, 0.5, 0.8])[:, None]
+    lam = np.array([0.0, 0.3])
+    arr = TF.finite_sample_error("poly", S, 40, method="normal", input_noise=lam, label_noise=0.1, weight=1.5)
+    assert arr.shape == (3, 2)
+    for i in range(3):
+        for j in range(2):
+            one = TF.finite_sample_error("poly", float(S[i, 0]), 40, method="normal", input_noise=float(lam[j]),
+                                         label_noise=0.1, weight=1.5)
+            assert arr[i, j] == pytest.approx(float(one), rel=1e-12)
+
+
+def test_large_inputs_are_evaluated_and_validated_in_blocks():
+    """More than 8 blocks of 4096 values go through the buffered block loop: same values as small calls, and a
+    single bad value anywhere is still refused naming the argument."""
+    S = np.linspace(0.0, 0.99, 40000)
+    J = TF.separation("poly", S, label_noise=0.1, input_noise=0.2, weight=1.5)
+    idx = np.array([0, 123, 20000, 39999])
+    np.testing.assert_allclose(J[idx], TF.separation("poly", S[idx], label_noise=0.1, input_noise=0.2, weight=1.5),
+                               rtol=1e-13)
+    bad = S.copy()
+    bad[20000] = -0.1  # its block's max is fine, its min is not
+    with pytest.raises(ValueError, match=r"^sparsity contains -0\.1"):
+        TF.separation("poly", bad)
+
+
+def test_crossover_along_input_noise_under_a_transition_is_the_closed_form_lambda():
+    """crossover's bisection (transition passed through) lands on separation_crossover_lambda's lam*; the
+    advantage it reports is J_mono - J_poly at its grid; under margin noise likewise."""
+    kw = dict(weight=3.0, transition=(0.0, 0.4))
+    lam_star = float(TF.separation_crossover_lambda(0.9, **kw)[0])
+    r = TF.crossover("separation", "input_noise", 0.9, **kw)
+    assert len(r["points"]) == 1 and r["points"][0] == pytest.approx(lam_star, rel=1e-8)
+    assert r["mono_better_at_start"]  # below lam*, mono separates better (E14)
+    m = TF.crossover("separation", "input_noise", 0.7, weight=2.0, margin_noise=(0.7, 0.5))
+    direct = (TF.separation("mono", 0.7, weight=2.0, margin_noise=(0.7, 0.5), input_noise=m["grid"])
+              - TF.separation("poly", 0.7, weight=2.0, margin_noise=(0.7, 0.5), input_noise=m["grid"]))
+    np.testing.assert_allclose(m["advantage"], direct, rtol=1e-12)
+
+
+def test_crossover_of_the_finite_sample_error_is_certified_on_any_grid():
+    """Lower is better for an error: the advantage is fse(poly) - fse(mono); every reported point has opposite
+    signs of the advantage within 1e-8 of it (bisected to tol); a two-point grid around it finds the same point
+    and says who is better at its start."""
+    kw = dict(task="presence", n=30, input_noise=0.1, weight=0.7, method="expansion")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # eta = 1/2 ends the default grid: 0/0 in the expansion
+        r = TF.crossover("finite_sample_error", "label_noise", 0.4, **kw)
+    fse = lambda code, eta: float(TF.finite_sample_error(code, 0.4, 30, task="presence", input_noise=0.1,  # noqa
+                                                         weight=0.7, method="expansion", label_noise=eta))
+    A = lambda eta: fse("poly", eta) - fse("mono", eta)  # noqa: E731
+    for i in (0, 50, 150):
+        assert r["advantage"][i] == pytest.approx(A(r["grid"][i]), abs=1e-15)
+    assert r["mono_better_at_start"] == (A(0.0) > 1e-9)
+    (p,) = r["points"]
+    assert np.sign(A(p - 1e-8)) != np.sign(A(p + 1e-8))
+    lo, hi = p - 0.05, p + 0.05
+    two = TF.crossover("finite_sample_error", "label_noise", 0.4, grid=[lo, hi], **kw)
+    assert two["points"] == [pytest.approx(p, abs=1e-8)]
+    assert two["mono_better_at_start"] == (A(lo) > 1e-9)
+
+
+def _transition_at_level(c: float) -> tuple[float, float]:
+    """A transition (a, b) whose level (1/2 - b) / (1 - a - b) is c."""
+    return (0.0, (0.5 - c) / (1.0 - c)) if c <= 0.5 else (1.0 - 0.5 / c, 0.0)
+
+
+@pytest.mark.parametrize("S, task, w, lam", [(0.8, "argmax", 2.0, 0.0), (0.8, "argmax", 2.0, 0.1),
+                                             (0.6, "presence", 0.5, 0.0)])
+def test_probe_transition_reversal_intervals_are_where_the_mono_probe_errs_less(S, task, w, lam):
+    """Every level c inside a reported interval is a transition under which the mono LS probe has the smaller
+    clean error, every level outside one is not, and outside c_range the two probes are constant rules and
+    tie; 'diff' holds err_mono - err_poly on the grid; a c_range cut inside an interval ends it there."""
+    r = TF.probe_transition_reversal(S, task=task, weight=w, input_noise=lam)
+    ivs, (c_lo, c_hi) = r["intervals"], r["c_range"]
+    assert ivs and r["diff"].shape == r["grid"].shape
+
+    def mono_minus_poly(c):
+        kw = dict(task=task, weight=w, input_noise=lam, transition=_transition_at_level(c))
+        return float(TF.probe_error("mono", S, **kw)) - float(TF.probe_error("poly", S, **kw))
+
+    inside = [0.5 * (a + b) for a, b in ivs]
+    edges = sorted([c_lo, c_hi] + [x for iv in ivs for x in iv])
+    outside = [0.5 * (a + b) for a, b in zip(edges[:-1], edges[1:])
+               if not any(lo <= 0.5 * (a + b) <= hi for lo, hi in ivs)]
+    for c in inside:
+        assert mono_minus_poly(c) < -1e-12, c
+    for c in outside + [c_lo - 0.05, c_hi + 0.05]:
+        assert mono_minus_poly(c) >= -1e-12, c
+    for c in (c_lo - 0.05, c_hi + 0.05):
+        assert abs(mono_minus_poly(c)) <= 1e-12, c
+    g, d = r["grid"], r["diff"]
+    for lo, hi in ivs:
+        sel = (g > lo + 1e-6) & (g < hi - 1e-6)
+        assert np.all(d[sel] < 0)
+    a, b = ivs[-1]
+    cut = TF.probe_transition_reversal(S, task=task, weight=w, input_noise=lam, c_range=(c_lo, 0.5 * (a + b)))
+    assert cut["intervals"][-1][1] == pytest.approx(0.5 * (a + b), abs=1e-12)
+
+
+def test_two_feature_helpers_broadcast_and_scalar_rule_error():
+    np.testing.assert_allclose(TF.probe_transition_level(np.array([0.1, 0.2]), 0.3),
+                               [(0.5 - 0.3) / (1 - 0.1 - 0.3), (0.5 - 0.3) / (1 - 0.2 - 0.3)], rtol=1e-15)
+
+
+@pytest.mark.parametrize("call,pattern", [
+    (lambda: TF.separation("mono", 0.5, margin_noise=0.3), r"^margin_noise == 0\.3, must be a pair"),
+    (lambda: TF.separation("mono", 0.5, transition=(1.5, 0.1)), r"^transition a \(P\(y~=2 \| y=1\)\) =="),
+    (lambda: TF.separation("mono", 0.5, transition=(0.1, 1.5)), r"^transition b \(P\(y~=1 \| y=2\)\) =="),
+    (lambda: TF.rule_error("mono", 0.5, 0.1, 1, weight=-1.0), r"^weight =="),
+    (lambda: TF.probe_transition_reversal(1.5), r"^sparsity =="),
+    (lambda: TF.crossover("separation", "sparsity", 0.5), r"^axis =="),
+    (lambda: TF.crossover("finite_sample_error", "input_noise", 0.5, n=30, method="exact"), r"^method =="),
+])
+def test_two_feature_refuses_bad_input_naming_it(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+def test_two_feature_error_messages_stay_short_for_large_arrays():
+    """A message quoting an array argument stays one short line (arrays are summarised), however large."""
+    with pytest.raises(ValueError) as exc:
+        TF.separation("mono", 0.5, label_noise=np.full(1000, 0.1), transition=(0.1, 0.2))
+    assert len(str(exc.value)) < 300 and "\n" not in str(exc.value).strip()
+
+
+def test_two_feature_computes_quietly_on_its_domain():
+    """No RuntimeWarning (division by zero, 0/0) escapes the closed forms on valid input: the Bayes threshold under
+    Gaussian noise, the finite-sample terms (argmax), the probe at eta = 1/2 (a constant fit)."""
+    S = np.array([0.0, 0.3, 0.7, 0.95])[:, None, None]
+    lam = np.array([0.0, 0.003, 0.3, 12.0])[None, :, None]
+    w = np.array([0.3, 1.0, 2.5])[None, None, :]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for code in TF.CODES:
+            for task in ("argmax", "presence"):
+                TF.bayes_threshold(code, S, task=task, input_noise=lam, weight=w)
+                TF.probe_error(code, S, task=task, input_noise=lam, weight=w, label_noise=0.5)
+            TF.finite_sample_terms(code, S, input_noise=lam, weight=w, label_noise=0.1)
