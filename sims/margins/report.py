@@ -73,7 +73,7 @@ def _text_page(config: Any, rows: list[dict], summary: list[dict], cross: list[d
                 ii = "" if i is None else f" [{i[0]:.2f}]"
                 txt += f"{tt + ii:>18}"
             lines.append(f"{code:>10}{q:>7g}{txt}")
-    lines += ["", "Where mono overtakes the superposed code (matched filter, input noise lam):",
+    lines += ["", "Where mono overtakes the superposed code (matched filter, input noise \u03bb):",
               f"{'sparsity':>9}{'code':>11}{'ratio':>7}{'simulation':>12}{'mean-field':>12}"]
     for c in cross:
         emp = _g(c["empirical"]) if math.isfinite(c["empirical"]) else f">{c['lam_max']:g}"

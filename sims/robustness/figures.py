@@ -489,8 +489,9 @@ def fig5_figure(summary: Any, differences: Any = None, config: Any = None) -> An
         n = cfg.n_features if cfg is not None else _n_features(summary, None)
         reps = f"{cfg.reps} replicates" if cfg is not None else "replicates"
         st.finish(fig, title=f"Fig. 5 with 95% CIs: S = {S:g}, n = {n}, m = {m}", footnote=_footnote(
-            f"Least-squares probe on each code at the largest training size; mean and 95% t-interval band over "
-            f"{reps}, clipped to [0, 1]. Legend: features each code represents, features per dimension, "
+            f"Least-squares probe on each code at the largest training size (label noise on the training labels, "
+            f"accuracy on clean test labels); mean and 95% t-interval band over {reps}, clipped to [0, 1]. Dashed "
+            "with \u00d7: the prediction of theory.robustness where the run has one. Legend: features each code represents, features per dimension, "
             "Elhage's dimensionality and the neurons' participation ratio (means over replicates). Letters at "
             "the bottom: M / P = dense (mono) / superposed (poly) ahead (paired 95% CI).", cfg), legend_cols=2)
     return fig

@@ -41,7 +41,7 @@ __all__ = [
 #: width of an A4 page, and the widest figure this toolkit draws (the report's text width, 6.97 in)
 A4_WIDTH_IN = 8.27
 MAX_WIDTH_IN = 7.0
-#: tallest figure (an A4 page less its margins)
+#: tallest figure (an A4 page less its margins); panels get lower when a figure would be taller
 MAX_HEIGHT_IN = 10.3
 #: titles are shorter than this many characters
 TITLE_MAX = 100
@@ -340,8 +340,10 @@ def finish(fig: Any, *, title: str, footnote: str = "", axes: Sequence[Any] | No
     xlab_h = 0.42
     title_h = 0.5
     gap = hspace  # inches between rows of panels (their titles and x labels)
-    height = title_h + nrows * panel_h + (nrows - 1) * gap + xlab_h + leg_h + foot_h + 0.08
-    height = min(height, MAX_HEIGHT_IN)
+    fixed = title_h + (nrows - 1) * gap + xlab_h + leg_h + foot_h + 0.08
+    if fixed + nrows * panel_h > MAX_HEIGHT_IN:  # many rows: lower panels rather than a page-high figure
+        panel_h = max(0.9, (MAX_HEIGHT_IN - fixed) / nrows)
+    height = fixed + nrows * panel_h
     fig.set_size_inches(width, height)
     bottom = (xlab_h + leg_h + foot_h + 0.08) / height
     top = 1 - title_h / height
