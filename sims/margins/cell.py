@@ -490,7 +490,7 @@ def _one_rep(cell: dict, seed: int, rep: int, W: np.ndarray) -> list[dict]:
             keep["up"].append(up)
         for j, (coef, icpt) in enumerate(probes):
             sc0 = xp.matmul(H, coef[0, ...]) + icpt[0, ...]  # (rows, n) eta = 0
-            etas_scores = (lambda i: xp.matmul(H, coef[int(i), ...]) + icpt[int(i), ...])
+            etas_scores = (lambda i: sc0 if int(i) == 0 else xp.matmul(H, coef[int(i), ...]) + icpt[int(i), ...])
             for i, (h_, g_) in enumerate(_levels(etas_scores, np.arange(len(eta_all), dtype=float), yd, ycd, covd,
                                                  batched=lambda: xp.matmul(H[None, ...], coef) + icpt[:, None, :])):
                 pr_eta[j][i][0].append(h_)
