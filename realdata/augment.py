@@ -67,18 +67,24 @@ def make_generator(seed: int, *keys: Any) -> torch.Generator:
     return g
 
 
-def _to_torch(x: Any, name: str = "x", *, images: bool = True) -> tuple[torch.Tensor, bool]:
+def as_torch(x: Any, name: str = "x", *, ndim: int | None = 4, layout: str = "(B, C, H, W)") -> tuple[torch.Tensor, bool]:
+    """``x`` (numpy or torch) as a floating torch tensor with ``ndim`` dimensions (None: any >= 2, samples
+    first), and whether it was numpy (to give back the same kind)."""
     was_numpy = isinstance(x, np.ndarray)
     t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) if was_numpy else x
     if not isinstance(t, torch.Tensor):
         raise ValueError(f"{name} must be a numpy array or torch tensor, got {type(x).__name__}")
-    if images and t.ndim != 4:
-        raise ValueError(f"{name}.ndim == {t.ndim}, must be 4 (B, C, H, W) (shape {tuple(t.shape)})")
+    if ndim is not None and t.ndim != ndim:
+        raise ValueError(f"{name}.ndim == {t.ndim}, must be {ndim} {layout} (shape {tuple(t.shape)})")
     if t.ndim < 2:
         raise ValueError(f"{name}.ndim == {t.ndim}, must be >= 2 (samples first) (shape {tuple(t.shape)})")
     if not t.is_floating_point():
         t = t.float()
     return t, was_numpy
+
+
+def _to_torch(x: Any, name: str = "x", *, images: bool = True) -> tuple[torch.Tensor, bool]:
+    return as_torch(x, name, ndim=4 if images else None)
 
 
 def _back(t: torch.Tensor, was_numpy: bool) -> Any:

@@ -25,10 +25,10 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
+from realdata.augment import as_torch
 from sims.engine.validation import NONNEG, UNIT, Interval, check_number, check_option
 
 __all__ = ["SignalAugmentConfig", "random_view", "SHIFTS", "apply_shift", "check_shift", "time_shift", "time_scale",
@@ -44,13 +44,7 @@ SHIFTS = {
 
 
 def _to_torch(x: Any, name: str = "x") -> tuple[torch.Tensor, bool]:
-    was_numpy = isinstance(x, np.ndarray)
-    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) if was_numpy else x
-    if not isinstance(t, torch.Tensor):
-        raise ValueError(f"{name} must be a numpy array or torch tensor, got {type(x).__name__}")
-    if t.ndim != 3:
-        raise ValueError(f"{name}.ndim == {t.ndim}, must be 3 (B, C, L) (shape {tuple(t.shape)})")
-    return (t if t.is_floating_point() else t.float()), was_numpy
+    return as_torch(x, name, ndim=3, layout="(B, C, L)")
 
 
 def _back(t: torch.Tensor, was_numpy: bool) -> Any:

@@ -22,9 +22,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
+from realdata.augment import as_torch
 from sims.engine.validation import NONNEG, UNIT, Interval, check_number, check_option
 
 __all__ = ["VectorAugmentConfig", "random_view", "SHIFTS", "apply_shift", "check_shift"]
@@ -38,13 +38,7 @@ SHIFTS = {
 
 
 def _to_torch(x: Any, name: str = "x") -> tuple[torch.Tensor, bool]:
-    was_numpy = isinstance(x, np.ndarray)
-    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) if was_numpy else x
-    if not isinstance(t, torch.Tensor):
-        raise ValueError(f"{name} must be a numpy array or torch tensor, got {type(x).__name__}")
-    if t.ndim != 2:
-        raise ValueError(f"{name}.ndim == {t.ndim}, must be 2 (B, d) (shape {tuple(t.shape)})")
-    return (t if t.is_floating_point() else t.float()), was_numpy
+    return as_torch(x, name, ndim=2, layout="(B, d)")
 
 
 def check_shift(kind: str, level: float, input_shape: tuple[int, ...]) -> None:
