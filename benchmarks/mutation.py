@@ -16,7 +16,8 @@ would answer from the cache). mutmut's progress goes to ``$TMPDIR/mutation-<grou
 
 Score = killed / (mutants - judged equivalent), where killed counts mutmut's "killed", "timeout" and
 "caught by type check" verdicts, plus the survivors of ``AT_IMPORT`` (code run once at import, which mutmut's
-trampolines cannot switch) whose listed tests fail when the mutant is applied to a fresh copy of the source.
+trampolines cannot switch; likewise every mutant of the functions of ``IMPORT_TIME``) whose listed tests fail when
+the mutant is applied to a fresh copy of the source.
 The survivors judged equivalent (no input in the function's documented domain can tell them apart: e.g.
 ``device=None`` on the host, a keyword equal to its default) are listed with the reason in ``EQUIVALENT`` below;
 mutant names number the mutants within one function, so an edit of that function renumbers them. Writes
@@ -92,6 +93,94 @@ EQUIVALENT: dict[str, str] = {
     "by orthogonal_accuracy; only when nu, lam or sparsity is bad as well is that one named first",
     "theory.margins.x_margin_bound_worst__mutmut_90": "mu <= 1/3 for mu < 1/3: at mu = 1/3 both pieces equal "
     "(2/3) gap - (2/3)(k - 2)(b - gap) (the bound is continuous there); computed, they differ by <= 2 ulp",
+    # ---- theory.two_feature (atoms: every atom of v sits at 0, see _gen.pieces_*; numpy 2.x: reshape(-2) is -1)
+    "theory.two_feature.x__best_threshold_clean__mutmut_50": "'|' for '&' lets a vertex outside its knot interval "
+    "replace the interval's midpoint as candidate: every candidate is scored by its exact error, and the midpoint is "
+    "never needed (a quadratic piece without interior vertex has its minimum at a knot, already a candidate)",
+    "theory.two_feature.x__best_threshold_gaussian__mutmut_20": "the uniform grid stretched to twice the support: it "
+    "is redundant, the knot windows span kmin - 8 s .. kmax + 8 s and between windows g is affine (docstring), so "
+    "consecutive window points bracket every sign change; minimum unchanged up to round-off (<= 2e-16 on the "
+    "battery), only the choice among rules tying within round-off moves",
+    "theory.two_feature.x__best_threshold_gaussian__mutmut_30": "the uniform grid laid left of the support instead "
+    "of over it: redundant, as for mutant 20 (the knot windows bracket every sign change of g)",
+    "theory.two_feature.x__best_threshold_gaussian__mutmut_80": "'<= 0' also brackets grid points where g is exactly "
+    "0: their bisection returns that grid point, already a candidate",
+    "theory.two_feature.x__best_threshold_gaussian__mutmut_180": "a non-stable sort of the row indices: each row "
+    "gets the same set of candidate thresholds, in another order; only an exact tie in error could change which of "
+    "two optimal thresholds is reported",
+    "theory.two_feature.x__best_threshold_uniform__mutmut_20": "knots - k for knots + k: the offsets k are the "
+    "symmetric set {+-(c1 + c2), +-|c1 - c2|}, the same breakpoints",
+    "theory.two_feature.x__best_threshold_uniform__mutmut_50": "reshape(N, -2): numpy 2.x treats any negative size "
+    "as the unknown dimension, same as -1",
+    "theory.two_feature.x__best_threshold_uniform__mutmut_170": "r1 not clipped above 1: the pieces inside [-1, 1] "
+    "are unchanged ([-1, r2], [r2, 1]), an extra piece [1, r1] adds a candidate outside the interval, scored by its "
+    "exact error",
+    "theory.two_feature.x__best_threshold_uniform__mutmut_250": "bracket [0, 1] for rows without a sign change: their "
+    "bisection result is discarded (root = a_ where not has)",
+    "theory.two_feature.x__chunked__mutmut_10": "'<' for '<=' at exactly 8 blocks: that size takes the block loop, "
+    "which evaluates the same elementwise function (same values, checked at 32768 elements)",
+    "theory.two_feature.x__chunked__mutmut_40": "op_flags left out: numpy's defaults are readonly for given operands "
+    "and writeonly + allocate for None ones, the flags written out",
+    "theory.two_feature.x__clean_piece_pdf__mutmut_20": "side < 1: side 0 now takes the half-open branch; side 0 is "
+    "only used on laws with input noise, where the noise-free density is discarded (np.where(clean, ...))",
+    "theory.two_feature.x__exp_basis__mutmut_10": "1 / tau for every tau: 1 / inf is exactly 0, the value the where "
+    "put there",
+    "theory.two_feature.x__exp_basis__mutmut_30": "the series' placeholder argument for rows with z > 1: those rows "
+    "take the incomplete-gamma branch, the series value is discarded",
+    "theory.two_feature.x__finite_terms__mutmut_90": "einsum subscripts in capitals: same contraction",
+    "theory.two_feature.x__finite_terms__mutmut_110": "side 2 for side 1: only its sign is used (side > 0)",
+    "theory.two_feature.x__finite_terms__mutmut_200": "dtype=None: every value is float64 already",
+    "theory.two_feature.x__gauss_piece__mutmut_50": "d > s for d >= s: at d == s exactly the piece takes the "
+    "8-point quadrature instead of the closed form; both are exact to < 1e-17 of the mass there (docstring)",
+    "theory.two_feature.x__labels__mutmut_70": "unravel_index on a 0-d total: np.unravel_index(0, ()) is (), the "
+    "index the else branch gives",
+    "theory.two_feature.x__normal_approx__mutmut_10": "reshape(-2): numpy 2.x treats any negative size as -1",
+    "theory.two_feature.xǁ_Labelsǁreshaped__mutmut_10": "reshape(-2): numpy 2.x treats any negative size as -1",
+    "theory.two_feature.x__sigma_z__mutmut_10": "rho gets a fifth entry M[0, 4], never used",
+    "theory.two_feature.x__unif_cdf__mutmut_50": "'<' for '<=' at z = -(al + be): the next branch gives the ramp "
+    "(z + al + be)^2 / (8 al be) = 0 there (or, at be = 0, the linear part (z + al) / (2 al) = 0): the CDF is "
+    "continuous",
+    "theory.two_feature.x__unif_cdf__mutmut_60": "'<=' for '<' at z = -(al - be): both pieces equal be / (2 al) "
+    "there (continuity); at be = 0 the first branch catches the point",
+    "theory.two_feature.x__unif_piece_cdf__mutmut_60": "invalid=None: no invalid operation can occur there (finite "
+    "densities over a denominator d > 0 or 1)",
+    "theory.two_feature.x__unif_piece_cdf__mutmut_90": "loops over pts.shape[1] - 1 = (pieces - 1) sub-intervals: "
+    "every law has 5 or 6 pieces, so at most the last sub-interval [pts[4], b] is skipped, where tau - x < "
+    "-(al + be) and the noise CDF is 0",
+    "theory.two_feature.x__unique_knots__mutmut_20": "np.diff without axis: the default is the last axis, axis 1 of "
+    "this 2-d array",
+    "theory.two_feature.x_class_moments__mutmut_100": "dtype left out: every moment is float64 already",
+    "theory.two_feature.x_probe_transition_level__mutmut_10": "task 'ARGMAX' for 'argmax': _labels reads the task "
+    "only with margin_noise, and only a transition is passed",
+    "theory.two_feature.x_transition_one_minus_A__mutmut_10": "task 'ARGMAX': _labels reads the task only with "
+    "margin_noise, and only a transition is passed",
+    "theory.two_feature.x_transition_one_minus_A__mutmut_20": "dtype left out: the value is float64 already",
+    "theory.two_feature.x_probe_transition_reversal__mutmut_220": "dtype=None: the levels are float64 already (a "
+    "float64 grid or a Python float)",
+    "theory.two_feature.x_rule_error__mutmut_70": "p1 reshaped to (K,) instead of (1, K): it broadcasts against the "
+    "(1, K) rules to the same values",
+    "theory.two_feature.x_separation_crossover_lambda__mutmut_110": "placeholder 1.0 for 0.0 under sqrt where "
+    "lam2 <= 0: those entries are replaced by NaN",
+    "theory.two_feature.xǁ_Lawǁsub_cdf__mutmut_60": "no guard on s for rows without noise: their noisy values "
+    "(divisions by 0 under errstate ignore) are replaced by the exact noise-free ones",
+    "theory.two_feature.xǁ_Lawǁsub_cdf__mutmut_70": "tau + loc for tau - loc: every atom of v is at 0 in this model",
+    "theory.two_feature.xǁ_Lawǁwith_gaussian__mutmut_20": "clean = None: the smoothed std sqrt(s^2 + sigma2 / n) is "
+    "> 0, so no row is noise-free and None (falsy in np.all / np.where) selects the same branch",
+    # ---- sims.engine.codes
+    "sims.engine.codes.x__frame_start__mutmut_20": "the start divided by its Frobenius norm instead of per column: "
+    "both consumers are scale-invariant (QR's Q for n <= m; for n > m the descent starts with exact polar factors, "
+    "the same for any positive scale)",
+    "sims.engine.codes.x_frame_steps__mutmut_30": "Interval(1, ) is Interval(1, None): same check, same message",
+    "sims.engine.codes.x_welch_bound__mutmut_30": "Interval(1, ) is Interval(1, None): same check, same message",
+    # ---- sims.engine.generators
+    "sims.engine.generators.x_sample_features__mutmut_30": "start is checked again, as an integer with the same "
+    "message, by the row stream (draw_rows); an integral float such as 2.0 is accepted by both",
+    "sims.engine.generators.x_sample_features__mutmut_130": "amp kept float64 (astype(None)) before the product: the "
+    "final cast to the requested dtype rounds the same values (amp * 1 + 0 is exact in float64)",
+    "sims.engine.generators.x_sample_features__mutmut_140": "dtype left out of the final asarray: the host array "
+    "already has the requested dtype (hdt is float32 exactly when dt is)",
+    "sims.engine.generators.xǁFeatureSpecǁfrom_dict__mutmut_10": "lists passed on as lists: __post_init__ turns every "
+    "sequence field into a tuple of floats (round trip checked: from_dict(to_dict()) == spec)",
 }
 
 #: survivors that mutmut cannot activate: the mutated code runs once, at import, before its trampoline can switch to
@@ -99,6 +188,17 @@ EQUIVALENT: dict[str, str] = {
 #: to the source; the script applies it to a fresh copy and runs them, and counts the mutant as killed only if they fail
 AT_IMPORT: dict[str, tuple[str, ...]] = {
     "theory.margins.x__t_nodes__mutmut_10": ("tests/test_margin_theory.py::test_orthogonal_accuracy_vs_monte_carlo",),
+}
+
+#: group -> (functions run only at import, the tests to run against each of their surviving mutants applied to the
+#: source): the claim modules build their registry entries at import (``CLAIMS = _register_all()``), where mutmut's
+#: trampolines cannot switch to a mutant; these tests read the registry (ids, fields, verdicts cited by the README)
+IMPORT_TIME: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "claims": (("_make_claims", "_register_all"),
+               ("tests/test_theory_claims.py::test_registry_contents_and_fields",
+                "tests/test_theory_claims.py::test_registry_is_extensible",
+                "tests/test_theory_claims.py::test_cli_table_json_and_bad_input",
+                "tests/test_readme_findings.py", "tests/test_mutation_kills.py::test_claims_registry_fields")),
 }
 
 _KILLED = ("killed", "timeout", "caught by type check", "killed (applied)")
@@ -177,7 +277,12 @@ def run_group(name: str, sample: int, children: int, timeout: float) -> dict:
                 show = subprocess.run([sys.executable, "-m", "mutmut", "show", k], cwd=work, env=env,
                                       capture_output=True, text=True).stdout
                 diffs[k] = show.splitlines()[1:]  # the unified diff of the mutated function
-    for k, tests_k in AT_IMPORT.items():
+    applied = dict(AT_IMPORT)
+    functions, tests_i = IMPORT_TIME.get(name, ((), ()))
+    for k, v in verdicts.items():
+        if v in ("survived", "no tests") and _function_name(k) in functions:
+            applied[k] = tests_i
+    for k, tests_k in applied.items():
         if verdicts.get(k) in ("survived", "no tests"):
             rc, _ = _run_applied(k, diffs[k], tests_k)
             if rc == 1:
@@ -244,7 +349,8 @@ def _run_applied(mutant: str, diff: list[str], tests: tuple[str, ...] | list[str
         work = Path(tmp)
         for part in ("sims", "theory", "tests"):
             shutil.copytree(ROOT / part, work / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy2(ROOT / name, work / name)
         target = work / path
         target.write_text(apply_diff(target.read_text(), diff, _function_name(mutant)))
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}

@@ -550,3 +550,148 @@ def test_two_feature_computes_quietly_on_its_domain():
                 TF.bayes_threshold(code, S, task=task, input_noise=lam, weight=w)
                 TF.probe_error(code, S, task=task, input_noise=lam, weight=w, label_noise=0.5)
             TF.finite_sample_terms(code, S, input_noise=lam, weight=w, label_noise=0.1)
+
+
+# ============================================================================================ claims registry
+def test_claims_registry_fields():
+    """Every registered claim carries the fields the report and ``python -m theory`` print, of the documented
+    types: a dotted id, a statement, assumptions (a tuple of phrases), expressions (name -> formula), a
+    reason for its verdict, and a reference into the paper that cites a section, appendix, theorem or figure."""
+    from theory import claims as C
+
+    for c in C.all_claims():
+        assert re.fullmatch(r"[a-z]+(\.[A-Za-z0-9_]+)+", c.id), c.id  # as the README cites them
+        assert isinstance(c.statement, str) and c.statement.strip(), c.id
+        assert isinstance(c.assumptions, tuple) and all(isinstance(a, str) and a.strip() for a in c.assumptions), c.id
+        assert all(isinstance(k, str) and k and isinstance(v, str) and v for k, v in c.expressions.items()), c.id
+        assert isinstance(c.verdict_text, str) and c.verdict_text.strip(), c.id
+        assert isinstance(c.paper_ref, str), c.id
+        assert c.paper_ref == "" or re.match(r"(§\d|App\. [A-Z]|Thm \d|Fig\. \d)", c.paper_ref), (c.id, c.paper_ref)
+
+
+# ============================================================================================ sims.engine.codes
+from sims.engine import codes as KC  # noqa: E402
+
+
+def test_build_frame_defaults_and_namespaces():
+    """build_frame with its defaults is make_code's frame (default steps frame_steps(n, m)); the namespace may be
+    given by name or as a namespace object."""
+    W = np.asarray(KC.make_code("frame", 10, 4, 3))
+    np.testing.assert_array_equal(np.asarray(KC.build_frame(10, 4, 3)), W)
+    ns = resolve_backend("numpy")
+    np.testing.assert_array_equal(np.asarray(KC.build_frame(10, 4, 3, xp=ns)), W)
+    np.testing.assert_array_equal(np.asarray(KC.make_code("random", 6, 3, 1, xp="numpy")),
+                                  np.asarray(KC.make_code("random", 6, 3, 1)))
+
+
+@pytest.mark.parametrize("call,name,bad", [
+    (lambda: KC.build_frame(0, 3), "n_features", 0),
+    (lambda: KC.build_frame(5, 0), "m", 0),
+    (lambda: KC.build_frame(5, -1, n_iter=3), "m", -1),
+    (lambda: KC.frame_steps(0, 3), "n", 0),
+    (lambda: KC.frame_steps(5, 0), "m", 0),
+])
+def test_codes_refuse_sizes_below_one(call, name, bad):
+    with pytest.raises(ValueError, match=rf"^{name} == {bad}, must be in \[1, inf\)"):
+        call()
+
+
+def test_code_features_on_a_device_namespace_matches_the_host():
+    """array_api_strict arrays are computed on their namespace: same numbers as the host, ReLU output included;
+    a b that is not 1-D is refused on both paths even when unused, and a device W must be real floating (it is
+    computed in its own dtype; host input is cast to float64)."""
+    xs = pytest.importorskip("array_api_strict")
+    g = np.random.default_rng(0)
+    W = g.standard_normal((3, 5))
+    x = g.standard_normal((7, 5))
+    b = g.standard_normal(5)
+    for readout in ("hidden", "output"):
+        host = KC.code_features(W, x, readout=readout, b=b)
+        dev = KC.code_features(xs.asarray(W), xs.asarray(x), readout=readout, b=xs.asarray(b))
+        np.testing.assert_allclose(np.asarray(dev), host, rtol=1e-12, atol=1e-14)
+    assert np.asarray(KC.code_features(xs.asarray(W), xs.asarray(x), readout="output")).min() >= 0.0
+    with pytest.raises(ValueError, match=r"^b"):
+        KC.code_features(W, x, b=np.ones((5, 1)))
+    with pytest.raises(ValueError, match=r"^b"):
+        KC.code_features(xs.asarray(W), xs.asarray(x), b=xs.asarray(np.ones((5, 1))))
+    with pytest.raises(ValueError, match=r"^W"):
+        KC.code_features(xs.asarray(W.astype(np.int64)), xs.asarray(x))
+    for a, c in ((W, xs.asarray(x)), (xs.asarray(W), x)):  # host and device arrays are never mixed silently
+        with pytest.raises((TypeError, ValueError)):
+            KC.code_features(a, c)
+
+
+# ============================================================================================ sims.engine.generators
+from sims.engine.generators import FeatureSpec, flip_labels, sample_features  # noqa: E402
+
+
+def test_margin_label_noise_semantics():
+    """kind='margin': touched iff u1 < rate exp(-margin / scale); margin 0 (or scale inf) is the symmetric noise
+    at that rate with the same draws, a huge margin flips nothing, a target replaces touched labels."""
+    g = np.random.default_rng(0)
+    y = g.integers(0, 4, 500)
+    sym = flip_labels(y, 4, 0.3, 7)
+    np.testing.assert_array_equal(flip_labels(y, 4, 0.3, 7, kind="margin", margin=np.zeros(500), scale=0.5), sym)
+    np.testing.assert_array_equal(flip_labels(y, 4, 0.3, 7, kind="margin", margin=g.random(500), scale=math.inf),
+                                  sym)
+    np.testing.assert_array_equal(flip_labels(y, 4, 0.3, 7, kind="margin", margin=np.full(500, 50.0), scale=1.0), y)
+    target = (y + 2) % 4
+    t = flip_labels(y, 4, 0.3, 7, kind="margin", margin=np.zeros(500), scale=1.0, target=target)
+    touched = sym != y
+    np.testing.assert_array_equal(t[touched], target[touched])
+    np.testing.assert_array_equal(t[~touched], y[~touched])
+    # rates fall with the margin: nested flipped sets
+    m = g.random(500)
+    small, large = (flip_labels(y, 4, 0.5, 7, kind="margin", margin=m, scale=s) != y for s in (0.1, 1.0))
+    assert np.all(large | ~small) and large.sum() > small.sum()
+
+
+@pytest.mark.parametrize("kw,pattern", [
+    (dict(kind="margin"), r"^margin == None or scale == None"),
+    (dict(kind="margin", margin=-np.ones(4), scale=1.0), r"^margin contains -1"),
+    (dict(kind="margin", margin=np.zeros(4), scale=0.0), r"^scale == 0\.0, must be in \(0, inf\]"),
+    (dict(kind="margin", margin=np.zeros(3), scale=1.0, rate=np.full(4, 0.2)),
+     r"^margin\.shape == \(3,\) does not broadcast against rate\.shape == \(4,\)"),
+    (dict(kind="matrix", matrix=[[1, 0, 0], [0.5, 0.4, 0], [0, 0, 1]]), r"^matrix row 1 sums to"),
+])
+def test_flip_labels_refuses_bad_noise_models(kw, pattern):
+    kw = dict(kw)
+    rate = kw.pop("rate", 0.3)
+    with pytest.raises(ValueError, match=pattern):
+        flip_labels(np.array([0, 1, 2, 1]), 3, rate, 0, **kw)
+
+
+def test_flip_labels_keep_labels_on_their_device():
+    """Labels on a non-default device of a namespace (array_api_strict's device1) come back on that device, for
+    the margin kind with a target too."""
+    xs = pytest.importorskip("array_api_strict")
+    d = xs.Device("device1")
+    y_h = np.array([0, 1, 2, 1, 0, 2])
+    y = xs.asarray(y_h, device=d)
+    margin_kw = dict(kind="margin", margin=np.zeros(6), scale=1.0, target=np.ones(6, dtype=np.int64))
+    for host_kw in ({}, margin_kw):
+        kw = {k: (xs.asarray(v, device=d) if k in ("margin", "target") else v) for k, v in host_kw.items()}
+        out = flip_labels(y, 3, 0.5, 4, **kw)
+        assert out.device == d
+        np.testing.assert_array_equal(np.asarray(out.to_device(xs.Device("CPU_DEVICE"))),
+                                      flip_labels(y_h, 3, 0.5, 4, **host_kw))
+
+
+def test_float64_features_carry_float64_precision():
+    """float64 samples are drawn at float64 precision (not float32 values widened); float32 samples are the
+    float64 ones rounded."""
+    spec = FeatureSpec(n_features=6, sparsity=0.2)
+    x64 = np.asarray(sample_features(spec, 200, 3))
+    x32 = np.asarray(sample_features(spec, 200, 3, dtype="float32"))
+    assert x64.dtype == np.float64 and x32.dtype == np.float32
+    assert np.any(x64.astype(np.float32).astype(np.float64) != x64)
+    np.testing.assert_array_equal(x32, x64.astype(np.float32))
+
+
+@pytest.mark.parametrize("kw,pattern", [
+    (dict(start=1.5), r"^start == 1\.5, must be an integer"),
+    (dict(sparsity=np.full((2, 3, 4), 0.5)), r"^sparsity has shape \(2, 3, 4\)"),
+])
+def test_sample_features_refuses_bad_rows_and_sparsity_shapes(kw, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        sample_features(FeatureSpec(n_features=4, sparsity=0.5), 5, 0, **kw)
