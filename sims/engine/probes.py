@@ -327,7 +327,7 @@ def _solve_qr(xp: Any, Hc: Any, Y: Any, w: Any, alpha: float) -> Any:
     try:
         W = xp.linalg.solve(Rq, _stack(xp, QtY))  # (*b, d, L*C)
     except Exception:
-        W = xp.asarray(float("nan"))
+        W = xp.asarray(float("nan"), dtype=Hc.dtype)  # the problem's dtype, named by the error
     return _unstack_coef(xp, _finite_or_raise(xp, W, "qr", alpha), L, C)
 
 
