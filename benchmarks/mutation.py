@@ -181,6 +181,12 @@ EQUIVALENT: dict[str, str] = {
     "already has the requested dtype (hdt is float32 exactly when dt is)",
     "sims.engine.generators.xǁFeatureSpecǁfrom_dict__mutmut_10": "lists passed on as lists: __post_init__ turns every "
     "sequence field into a tuple of floats (round trip checked: from_dict(to_dict()) == spec)",
+    # ---- sims.engine.probes
+    "sims.engine.probes.x__finalize__mutmut_30": "coef not copied: it is a fresh array of the solver (never the "
+    "caller's memory), and dropping a singleton label-set axis leaves it contiguous",
+    "sims.engine.probes.x__prepare__mutmut_70": "H cast (copied) even when already of the working dtype: H is only "
+    "read afterwards, same values",
+    "sims.engine.probes.x__solve_cholesky__mutmut_20": "alpha >= 0 adds 0 * I at alpha = 0: G + 0 has the same values",
 }
 
 #: survivors that mutmut cannot activate: the mutated code runs once, at import, before its trampoline can switch to

@@ -695,3 +695,74 @@ def test_float64_features_carry_float64_precision():
 def test_sample_features_refuses_bad_rows_and_sparsity_shapes(kw, pattern):
     with pytest.raises(ValueError, match=pattern):
         sample_features(FeatureSpec(n_features=4, sparsity=0.5), 5, 0, **kw)
+
+
+# ============================================================================================ sims.engine.probes (2)
+from sims.engine.probes import fit_lda  # noqa: E402
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8, np.uint64])
+def test_labels_of_any_integer_dtype_give_the_same_probe_on_a_strict_namespace(dtype):
+    xs = pytest.importorskip("array_api_strict")
+    H, y = _data(40, 3, 3)
+    ref = fit_linear(H, y, 3)
+    got = fit_linear(xs.asarray(H), xs.asarray(y.astype(dtype)), 3)
+    np.testing.assert_allclose(np.asarray(got.coef), ref.coef, rtol=1e-12, atol=1e-14)
+
+
+def test_cholesky_without_ridge_refuses_what_it_cannot_resolve():
+    """alpha = 0: the Gram matrix squares cond(H), so the Cholesky solver refuses cond(H) beyond about
+    1/sqrt(eps max(n, d)) (here 3e7 > 1 / sqrt(eps * 100) = 6.7e6), where the SVD solver still gives the
+    least-squares probe."""
+    g = np.random.default_rng(5)
+    U, _ = np.linalg.qr(g.standard_normal((100, 3)))
+    V, _ = np.linalg.qr(g.standard_normal((3, 3)))
+    H = U @ np.diag([1.0, 1e-3, 1.0 / 3e7]) @ V.T
+    y = g.integers(0, 3, 100)
+    with pytest.raises(ValueError, match="rank deficient for solver == 'cholesky'"):
+        fit_linear(H, y, 3, solver="cholesky")
+    assert np.isfinite(fit_linear(H, y, 3, solver="svd").coef).all()
+
+
+def test_lda_batched_equals_one_problem_at_a_time():
+    """The shrinkage target (trace / d) and the eigenvalue cutoff are per problem of the batch."""
+    H1, y = _data(60, 4)
+    H = np.stack([H1 * 1e-8, H1 * 1e8, H1])
+    for shrink in (0.0, 0.3):
+        batch = fit_lda(H, y, 3, shrinkage=shrink)
+        for k in range(3):
+            one = fit_lda(H[k], y, 3, shrinkage=shrink)
+            np.testing.assert_allclose(batch.coef[k], one.coef, rtol=1e-9, atol=1e-12 * np.abs(one.coef).max())
+            np.testing.assert_allclose(batch.intercept[k], one.intercept, rtol=1e-9, atol=1e-9)
+
+
+def test_lda_without_within_class_scatter_is_finite():
+    """Every sample at its class prototype: the within-class scatter is 0, its pseudo-inverse 0, so the rule
+    falls back to the priors (finite coefficients, log-prior intercepts)."""
+    H = np.array([[1.0, 0.0], [1.0, 0.0], [-1.0, 0.0], [-1.0, 0.0]])
+    p = fit_lda(H, np.array([0, 0, 1, 1]), 2)
+    assert np.all(np.isfinite(p.coef))
+    np.testing.assert_allclose(p.intercept, [math.log(0.5)] * 2)
+
+
+def test_lda_absent_class_on_a_device():
+    """A class absent from the training labels gets intercept -inf (never predicted), on the arrays' device."""
+    xs = pytest.importorskip("array_api_strict")
+    d = xs.Device("device1")
+    H, y = _data(40, 3, 3)
+    y = np.where(y == 2, 0, y)
+    p = fit_lda(xs.asarray(H, device=d), xs.asarray(y, device=d), 3)
+    assert p.intercept.device == d
+    host = fit_lda(H, y, 3)
+    got = np.asarray(p.intercept.to_device(xs.Device("CPU_DEVICE")))
+    assert got[2] == -math.inf and host.intercept[2] == -math.inf
+    np.testing.assert_allclose(got[:2], host.intercept[:2], rtol=1e-12)
+
+
+def test_qr_with_a_vanishing_ridge_names_the_problem_and_its_dtype():
+    """float32 H with an all-zero column and alpha so small that sqrt(alpha) is 0 in float32: the triangular
+    factor is exactly singular; the refusal names the solver, alpha and float32 (the problem's dtype)."""
+    g = np.random.default_rng(0)
+    H = np.hstack([g.standard_normal((50, 2)), np.zeros((50, 1))]).astype(np.float32)
+    with pytest.raises(ValueError, match=r"solver == 'qr' with alpha == 1e-100 in float32 \(singular system\)"):
+        fit_linear(H, g.integers(0, 3, 50), 3, alpha=1e-100, solver="qr")
