@@ -253,16 +253,20 @@ def run_group(name: str, sample: int, children: int, timeout: float) -> dict:
             proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True)
             try:
-                proc.wait(timeout=timeout)
+                status = proc.wait(timeout=timeout)
                 timed_out = False
             except subprocess.TimeoutExpired:  # stop mutmut and its forked workers (its own process group)
-                timed_out = True
+                timed_out, status = True, None
                 os.killpg(proc.pid, signal.SIGTERM)
                 try:
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
+        failure = None
+        if status not in (0, None):  # e.g. "failed to collect stats": a test failed in the unmutated run
+            tail = log.read_text(errors="replace").replace("\r", "\n").strip().splitlines()[-3:]
+            failure = f"mutmut exited with {status}: " + " | ".join(tail)
         res = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=work, env=env,
                              capture_output=True, text=True)
         verdicts = {}
@@ -308,6 +312,7 @@ def run_group(name: str, sample: int, children: int, timeout: float) -> dict:
         "survivors": {k: {"status": verdicts[k], "diff": diffs.get(k, []), "equivalent": EQUIVALENT.get(k)}
                       for k in survivors},
         "seconds": round(time.perf_counter() - t0, 1), "timed_out": timed_out, "not_checked": not_checked,
+        "mutmut_status": status, "failure": failure,
     }
 
 
@@ -384,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--group", action="append", choices=sorted(GROUPS), help="only these groups (repeatable)")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per group")
     ap.add_argument("--check", metavar="MUTANT", help="apply this stored survivor to a temporary copy and run the "
-                    "tests given after it there (e.g. --check NAME tests/test_x.py::test_y); no mutmut run")
+                    "tests given after it there (e.g. --check NAME tests/test_probes.py::test_fit_linear_matches_lstsq); no mutmut run")
     ap.add_argument("tests", nargs="*", help="with --check: the pytest node ids to run against the mutant")
     args = ap.parse_args(argv)
     if args.check:
@@ -396,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = r = run_group(name, args.sample, args.children, args.timeout)
         print(f"{name:20s} {r['mutants']:5d} mutants  killed {r['killed']:5d}  survived "
               f"{r['verdicts'].get('survived', 0):4d} (equivalent {r['equivalent']})  score {r['score']}  "
-              f"{r['seconds']:.0f} s" + ("  TIMED OUT" if r["timed_out"] else ""), flush=True)
+              f"{r['seconds']:.0f} s" + ("  TIMED OUT" if r["timed_out"] else "")
+              + (f"  FAILED: {r['failure']}" if r["failure"] else ""), flush=True)
         summary = _save(results)  # after every group: a long run stopped part-way keeps what it found
     print(f"total: {summary['killed']} of {summary['non_equivalent']} non-equivalent mutants killed, score "
           f"{summary['score']} -> {OUT}")
