@@ -60,8 +60,10 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 #: tests written against survivors (tests/test_mutation_kills.py) run in every group: mutmut runs, per mutant,
 #: only the tests that execute the mutated function
+KILL_TESTS = ("tests/test_mutation_kills.py", "tests/test_mutation_kills_engine.py",
+              "tests/test_mutation_kills_theory.py")
 for _name, (_mods, _tests) in GROUPS.items():
-    GROUPS[_name] = (_mods, _tests + ("tests/test_mutation_kills.py",))
+    GROUPS[_name] = (_mods, _tests + tuple(t for t in KILL_TESTS if (ROOT / t).is_file()))
 
 #: survivors judged equivalent: mutant name -> reason (filled from the runs; see the module docstring)
 EQUIVALENT: dict[str, str] = {
@@ -206,6 +208,17 @@ IMPORT_TIME: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "tests/test_theory_claims.py::test_cli_table_json_and_bad_input",
                 "tests/test_readme_findings.py", "tests/test_mutation_kills.py::test_claims_registry_fields")),
 }
+
+def _more_equivalents() -> None:
+    """Judgements kept beside this script (``mutation_equivalent_*.py``, each defining ``EQUIVALENT``)."""
+    for path in sorted(Path(__file__).parent.glob("mutation_equivalent_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        EQUIVALENT.update(mod.EQUIVALENT)
+
+
+_more_equivalents()
 
 _KILLED = ("killed", "timeout", "caught by type check", "killed (applied)")
 
@@ -395,8 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         return check_mutant(args.check, args.tests)
     _ensure_mutmut()
-    old = json.loads(OUT.read_text()) if OUT.is_file() else {}
-    results = dict(old.get("groups", {}))
+    results: dict = {}
+    summary = _save(results)
     for name in args.group or list(GROUPS):
         results[name] = r = run_group(name, args.sample, args.children, args.timeout)
         print(f"{name:20s} {r['mutants']:5d} mutants  killed {r['killed']:5d}  survived "
@@ -410,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _save(results: dict) -> dict:
+    if OUT.is_file():  # another run of this script may have saved other groups meanwhile: keep them
+        results = {**json.loads(OUT.read_text()).get("groups", {}), **results}
     for r in results.values():  # the equivalence judgements may have grown since a group ran
         r["equivalent"] = sum(1 for k in r["survivors"] if k in EQUIVALENT)
         for k, v in r["survivors"].items():
