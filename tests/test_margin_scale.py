@@ -94,6 +94,7 @@ def test_large_n_paths_equal_direct_paths(monkeypatch):
         with monkeypatch.context() as mp:
             mp.setattr(C, "_LARGE_N", 0)
             mp.setattr(C, "_ONEHOT_MAX_R", 0)
+            mp.setattr(C, "_FISHER_POLY_R", 0)
             _clear_caches()
             factored = MS.cell_fn(cell, seed)
         _rows_close(direct, factored, 1e-9)
@@ -110,6 +111,28 @@ def test_fisher_segment_sums_equal_onehot_product(monkeypatch):
     parts = C._add_sums(C._fisher_sums(S0[:123], E[:123], y[:123]), C._fisher_sums(S0[123:], E[123:], y[123:]))
     assert np.allclose(onehot, segments, rtol=1e-12, atol=0)
     assert np.allclose(onehot, C._fisher_from_sums(parts, lams), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("r", [6, 40, 300])
+def test_fisher_polynomial_in_lam_equals_level_by_level(monkeypatch, r):
+    """The pooled Fisher estimate as a degree-2 polynomial in lam (many features) equals the level-by-level
+    form, with classes that have no or a single sample left out of the pairs."""
+    rng = np.random.default_rng(r)
+    lams = np.array([0.0, 0.05, 0.3, 1.0, 7.0])
+    S0, E = rng.random((4 * r, r)) * 3, rng.standard_normal((4 * r, r))
+    y = rng.integers(0, r + 2, 4 * r)
+    y[y == 1] = 0  # class 1 absent
+    y[np.flatnonzero(y == 2)[1:]] = 0  # class 2 has one sample
+    sums = C._fisher_sums(S0, E, y)
+    monkeypatch.setattr(C, "_FISHER_POLY_R", 10**9)
+    levels = C._fisher_from_sums(sums, lams)
+    monkeypatch.setattr(C, "_FISHER_POLY_R", 0)
+    poly = C._fisher_from_sums(sums, lams)
+    assert np.all(np.isfinite(levels))
+    assert np.allclose(poly, levels, rtol=1e-11, atol=0)
+    one = {k: v.copy() for k, v in sums.items()}
+    one["cnt"][:] = 1.0  # no class with two samples: no pair, NaN either way
+    assert np.isnan(C._fisher_from_sums(one, lams)).all()
 
 
 def test_hits_margins_equal_engine_signed_margins():

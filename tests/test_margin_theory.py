@@ -341,3 +341,48 @@ def test_claims_registered_and_pass():
 def test_validation_names_the_argument(call, name):
     with pytest.raises(ValueError, match=rf"^{name}"):
         call()
+
+
+@pytest.mark.parametrize("case", ["random", "duplicate_columns", "mono"])
+def test_error_bounds_equal_termwise_reference(case):
+    """(M6) against a term-by-term reference (a loop over samples and features): noisy terms Phi(-d_j/sigma_j),
+    deterministic terms where sigma_j = 0 (duplicate columns), lam = 0 and a lam so small that lam sigma
+    underflows; the own term j = y never counts."""
+    from scipy.special import ndtr
+
+    rng = np.random.default_rng(3)
+    n, m, N = 9, 4, 60
+    W = rng.standard_normal((m, n))
+    if case == "duplicate_columns":
+        W[:, 3] = W[:, 2]
+        W[:, 7] = -W[:, 6]
+    if case == "mono":
+        n, W = 4, np.eye(4)
+    W /= np.linalg.norm(W, axis=0)
+    x = rng.random((N, n)) * (rng.random((N, n)) < 0.6)
+    y = x.argmax(axis=1)
+    lams = np.array([0.0, 1e-320, 0.05, 0.7])
+    lo, up = T.error_bounds(x, y, W, n, lams)
+    G = W.T @ W
+    V = T.pair_noise_variance(W, 1.0)
+    for i in range(N):
+        s = x[i] @ G
+        for k, lv in enumerate(lams):
+            terms_lo, terms_up = [], []
+            for j in range(n):
+                if j == y[i]:
+                    continue
+                d, sd = s[y[i]] - s[j], lv * math.sqrt(V[y[i], j])
+                if sd > 0:
+                    with np.errstate(over="ignore"):  # d / sd beyond the float range: Phi is 0 or 1
+                        z = -d / sd
+                    terms_lo.append(ndtr(z))
+                    terms_up.append(ndtr(z))
+                else:
+                    terms_lo.append(float(d < 0))
+                    terms_up.append(float(d <= 0))
+            if x[i].max() > 0:  # covered
+                assert lo[k, i] == pytest.approx(max(terms_lo), rel=1e-12, abs=1e-300)
+                assert up[k, i] == pytest.approx(min(1.0, sum(terms_up)), rel=1e-12, abs=1e-300)
+            else:
+                assert np.isnan(lo[k, i]) and np.isnan(up[k, i])

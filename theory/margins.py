@@ -319,19 +319,33 @@ def error_bounds(
     own[np.arange(N), yc] = True
     neg_d = -d
     det_lo, det_up = (d < 0).astype(float), (d <= 0).astype(float)  # sigma_j = 0: deterministic events
+    det_lo[own] = det_up[own] = 0.0
+    pos_sig = sig[sig > 0]
+    sig_min = float(pos_sig.min()) if pos_sig.size else 0.0
+    noisy0 = (sig > 0) & ~own
+    only_own = int(noisy0.sum()) == N * (n_rep - 1)  # every term but j = y is noisy
+    sig1 = np.where(noisy0, sig, 1.0)
     lows, ups = [], []
+    rows = np.arange(N)
     for lv in lam:
-        sd = lv * sig
-        noisy = sd > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(noisy, neg_d / np.where(noisy, sd, 1.0), 0.0)
-        t = ndtr(z)
-        t_lo = np.where(noisy, t, det_lo)
-        t_lo[own] = 0.0
-        t_up = np.where(noisy, t, det_up)
-        t_up[own] = 0.0
-        lows.append(t_lo.max(axis=1))
-        ups.append(np.minimum(1.0, t_up.sum(axis=1)))
+        if lv > 0 and lv * sig_min > 0 and only_own:  # the common case: only the own term to replace (by 0)
+            with np.errstate(over="ignore"):  # |d| / (lam sigma) beyond the float range: Phi is 0 or 1 there
+                t = ndtr(neg_d / (lv * sig1))
+            t[rows, yc] = 0.0
+            lows.append(t.max(axis=1))
+            ups.append(np.minimum(1.0, t.sum(axis=1)))
+            continue
+        if lv * sig_min > 0 or not pos_sig.size:  # sd = lv sig > 0 exactly where sig > 0 (no underflow)
+            noisy = noisy0 if lv > 0 else np.zeros_like(noisy0)
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # lam = 0: every term replaced
+                t = ndtr(neg_d / (lv * sig1))  # the same quotients as below where noisy; elsewhere replaced
+        else:  # lv sig underflows to 0 for some sig > 0: the entrywise test
+            sd = lv * sig
+            noisy = (sd > 0) & ~own
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = ndtr(np.where(noisy, neg_d / np.where(noisy, sd, 1.0), 0.0))
+        lows.append(np.where(noisy, t, det_lo).max(axis=1))
+        ups.append(np.minimum(1.0, np.where(noisy, t, det_up).sum(axis=1)))
     lo = np.where(covered, np.stack(lows), np.nan)
     up = np.where(covered, np.stack(ups), np.nan)
     return lo, up

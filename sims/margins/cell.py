@@ -148,6 +148,11 @@ def _fisher_sums(S0: np.ndarray, E: np.ndarray, y: np.ndarray) -> dict[str, np.n
     return out
 
 
+#: above this many represented features the pooled Fisher estimate is evaluated as a polynomial in lam
+#: (:func:`_fisher_poly`); at or below it level by level (results of small runs stay bit for bit)
+_FISHER_POLY_R = 256
+
+
 def _add_sums(a: dict | None, b: dict) -> dict:
     return b if a is None else {k: a[k] + b[k] for k in a}
 
@@ -162,6 +167,8 @@ def _fisher_from_sums(sums: dict[str, np.ndarray], lams: np.ndarray) -> np.ndarr
     off = ~np.eye(r, dtype=bool) & ok[:, None] & ok[None, :]
     if not off.any():
         return np.full(len(lams), np.nan)
+    if r > _FISHER_POLY_R:
+        return _fisher_poly(sums, lams, safe)
     for i, lv in enumerate(lams):
         M = (sums["s0"] + lv * sums["e"]) / safe[:, None]  # (class, feature) means
         sq = sums["s0s0"] + 2 * lv * sums["s0e"] + lv * lv * sums["ee"]
@@ -176,6 +183,38 @@ def _fisher_from_sums(sums: dict[str, np.ndarray], lams: np.ndarray) -> np.ndarr
         den = Vrow + Vrow.T
         out[i] = num[off].mean() / den[off].mean()
     return out
+
+
+def _fisher_poly(sums: dict[str, np.ndarray], lams: np.ndarray, safe: np.ndarray) -> np.ndarray:
+    """:func:`_fisher_from_sums` for many features: the pair averages of numerator and denominator are
+    polynomials of degree 2 in ``lam`` (class means are linear in it, second moments quadratic), so their
+    coefficients are averaged once over the ``r x r`` pairs and evaluated at every ``lam`` (``O(r^2 + L)``
+    instead of ``O(L r^2)``); the averages over the (symmetric) set of pairs are weighted matrix-vector sums.
+    The same quantities as the level-by-level form, equal up to rounding."""
+    cnt = sums["cnt"]
+    k = np.maximum(cnt - 1, 1)[:, None]
+    Ma, Mb = sums["s0"] / safe[:, None], sums["e"] / safe[:, None]  # M = Ma + lam Mb
+    c = cnt[:, None]
+    V = ((sums["s0s0"] - c * Ma * Ma) / k, (2 * sums["s0e"] - 2 * c * Ma * Mb) / k, (sums["ee"] - c * Mb * Mb) / k)
+    oa, ob = np.diag(Ma)[:, None], np.diag(Mb)[:, None]
+    Cr = ((sums["t0s0"] - c * oa * Ma) / k, (sums["t0e"] - c * (oa * Mb + ob * Ma)) / k,
+          (sums["tee"] - c * ob * Mb) / k)
+    R = [np.diag(v)[:, None] + v - 2 * cr for v, cr in zip(V, Cr)]  # Var[s_c - s_b | y = c], per power of lam
+    D0 = oa - Ma - Ma.T + oa.T
+    D1 = ob - Mb - Mb.T + ob.T
+    w = (cnt >= 2).astype(float)  # the classes of the pairs: off = (w w^T, without the diagonal)
+    pairs = float(w.sum() ** 2 - w.sum())
+    wi = w / safe
+
+    def mean(X: np.ndarray, u: np.ndarray = w) -> float:  # sum over the pairs of u_a X_ab, / pairs
+        return float((u @ (X @ w) - np.dot(np.diagonal(X), u * w)) / pairs)
+
+    # off is symmetric: the averages of X^T equal those of X
+    num = [mean(D0 * D0) - 2 * mean(R[0], wi), mean(2 * D0 * D1) - 2 * mean(R[1], wi),
+           mean(D1 * D1) - 2 * mean(R[2], wi)]
+    den = [2 * mean(Rk) for Rk in R]
+    lv = np.asarray(lams, dtype=float)
+    return (num[0] + lv * (num[1] + lv * num[2])) / (den[0] + lv * (den[1] + lv * den[2]))
 
 
 def _pooled_fisher(S0: np.ndarray, E: np.ndarray, y: np.ndarray, lams: np.ndarray) -> np.ndarray:
