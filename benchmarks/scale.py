@@ -12,7 +12,8 @@ its own wall time and peak resident set size, ``ru_maxrss``). Parts:
   summed seconds of its cells and of the cells without the frame code). At n = 1024 and 4096 these are the
   acceptance sizes of the frame and of ``--n-features 4096 --m 1024 --quick``. The cost exponent of each
   stage is the slope of log(seconds) on log(n) (least squares over the sizes), likewise for the memory;
-* ``job``    the main job on its default grid at n = 1024, m = 256 (``--n-features 1024 --m 256``);
+* ``job``    the main job on its default grid at n = 1024, m = 256 (``--n-features 1024 --m 256``), serial
+  and with ``--workers 2`` (two local processes);
 * ``memory`` ``--quick --n-test 1000000 --reps 100``: the budget check (chunk size, estimated peak), and
   with ``--full-memory-run`` the whole run (about 40 min on 2 cores), its wall time and peak RSS;
 * ``dask``   a grid where the cells dominate (``--n-features 512 --m 128``, default grid: 42 cells of about a
@@ -168,9 +169,11 @@ def curve(sizes: list[int], repeats: int) -> dict:
             "exponents": exps}
 
 
-def job(repeats: int) -> dict:
-    return _median_runs(lambda: job_run("--n-features", "1024", "--m", "256"), repeats,
-                        "margin_sweep --n-features 1024 --m 256")
+def job(repeats: int, workers: int | None = None) -> dict:
+    """The main job at n = 1024, m = 256 (default grid): serial, or with ``--workers N`` local processes."""
+    extra = () if workers is None else ("--workers", str(workers))
+    return _median_runs(lambda: job_run("--n-features", "1024", "--m", "256", *extra), repeats,
+                        "margin_sweep --n-features 1024 --m 256" + "".join(f" {e}" for e in extra))
 
 
 def memory(full: bool) -> dict:
@@ -249,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         details["curve"] = curve(sizes, args.repeats)
     if "job" in parts:
         details["job_1024"] = job(args.repeats)
+        details["job_1024_workers_2"] = job(args.repeats, workers=2)
     if "memory" in parts:
         details["memory"] = memory(args.full_memory_run)
     if "dask" in parts:
@@ -260,8 +264,10 @@ def main(argv: list[str] | None = None) -> int:
         headline = details.get("job_1024", {}).get("median_seconds")
         if headline is None:
             raise SystemExit("--json needs the 'job' part (now or in the existing file): it is the headline number")
+        w2 = details.get("job_1024_workers_2", {}).get("median_seconds")
         note = (f"median of {args.repeats} fresh-process runs of python -m sims.margin_sweep --n-features 1024 --m 256 "
-                "(target < 60 s on 2 cores); cost curves over n = " + ", ".join(map(str, sizes)) + " in details")
+                "(target < 60 s on 2 cores), serial" + (f"; with --workers 2: {w2:.1f} s" if w2 else "")
+                + "; cost curves over n = " + ", ".join(map(str, sizes)) + " in details")
         benchjson.write(args.json, benchmark="scale",
                         workload="python -m sims.margin_sweep --n-features 1024 --m 256 (default grid), fresh process",
                         ours_s=headline, peer=None, peer_s=None, details=details, note=note)
