@@ -555,8 +555,6 @@ def test_stats_helpers_refuse_bad_input(call, arg):
     assert _names(str(info.value), (arg,))
 
 
-@pytest.mark.xfail(strict=True, reason="theory/two_feature.py belongs to another engineer (audit items listed in "
-                                       "the report): weight=1e200 returns NaN; mismatched shapes raise numpy's error")
 @pytest.mark.parametrize("kw, arg", [
     (dict(weight=1e200), "weight"),
     (dict(label_noise=np.array([0.1, 0.2]), input_noise=np.array([0.1, 0.2, 0.3])), "input_noise"),
@@ -605,3 +603,19 @@ def test_gradient_descent_with_a_safe_step_is_unchanged_and_never_nan():
     decreases at every step."""
     probe = fit_sgd(_X50, _Y50, 3, solver="gd", max_iter=300, warn=False)
     assert np.all(np.isfinite(probe.coef)) and float(probe.objective) < np.log(3)
+
+
+@pytest.mark.parametrize("kw, names", [
+    (dict(transition=(np.array([0.1, 0.2]), 0.1), input_noise=np.array([0.1, 0.2, 0.3])),
+     ("transition[0].shape == (2,)", "input_noise.shape == (3,)")),
+    (dict(margin_noise=(0.3, np.array([0.1, 0.2])), sparsity=np.array([0.1, 0.2, 0.3])),
+     ("margin_noise[1].shape == (2,)", "sparsity.shape == (3,)")),
+])
+def test_theory_label_models_name_arrays_that_do_not_broadcast(kw, names):
+    from theory.two_feature import class_moments, separation
+
+    S = kw.pop("sparsity", 0.5)
+    for fn in (separation, class_moments):
+        with pytest.raises(ValueError, match="must broadcast together") as info:
+            fn("poly", S, **kw)
+        assert all(n in str(info.value) for n in names)

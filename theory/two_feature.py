@@ -75,7 +75,9 @@ NOISE_KINDS = ("gaussian", "uniform")
 SPARSITY = Interval(0.0, 1.0, "[)")
 LABEL_NOISE = Interval(0.0, 0.5, "[]")
 INPUT_NOISE = Interval(0.0, math.inf, "[)")
-WEIGHT = Interval(0.0, math.inf, "()")
+#: the poly code's weight: beyond 1e8 the float64 closed forms (terms up to w^4, differences of them) lose their
+#: digits (an audit found NaN at 1e200); below, J and the errors have reached their w -> inf limits to 1e-7
+WEIGHT = Interval(0.0, 1e8, "(]")
 FLIP_RATE = Interval(0.0, 1.0, "[)")  # each entry of transition=(a, b)
 P_MAX = Interval(0.0, 1.0, "[]")
 TAU = Interval(0.0, None, "()")  # and tau = inf: the constant-rate limit (symmetric noise eta = p_max)
@@ -224,7 +226,15 @@ def _all_params(sparsity, label_noise, input_noise, weight, task, transition, ma
     """Validated (S, lam, w, labels) with their broadcast shape."""
     S, eta, lam, w = _params(sparsity, label_noise, input_noise, weight)
     lab = _labels(task, eta, transition, margin_noise)
-    shape = np.broadcast_shapes(S.shape, lam.shape, w.shape, *(x.shape for x in lab.arrays))
+    try:
+        shape = np.broadcast_shapes(S.shape, lam.shape, w.shape, *(x.shape for x in lab.arrays))
+    except ValueError:
+        arg = {"eta": "label_noise", "a": "transition[0]", "b": "transition[1]", "pm": "margin_noise[0]",
+               "tau": "margin_noise[1]"}
+        named = (("sparsity", S), ("input_noise", lam), ("weight", w),
+                 *((arg.get(k, k), x) for k, x in zip(lab.names, lab.arrays)))
+        shapes = ", ".join(f"{name}.shape == {x.shape}" for name, x in named if x.ndim)
+        raise ValueError(f"{shapes}: the array arguments must broadcast together") from None
     return S, lam, w, lab, shape
 
 
@@ -272,7 +282,7 @@ def separation(code, sparsity, *, task="argmax", label_noise=0.0, input_noise=0.
 
     **contract** (docs/INTERFACES.md). ``code`` in {"mono", "poly"}; ``sparsity`` S in [0, 1);
     ``task`` in {"argmax", "presence", "detect"}; ``label_noise`` eta in [0, 1/2]; ``input_noise``
-    lam >= 0; ``weight`` w > 0 (poly only). Broadcasts over array arguments. J depends on the input noise
+    lam >= 0; ``weight`` w in (0, 1e8] (poly only). Broadcasts over array arguments. J depends on the input noise
     only through its variance, so Gaussian and uniform noise give the same J. For argmax (balanced classes)
     J = (1 - 2 eta)^2 D^2 / (V + 2 eta (1 - eta) D^2 + 2 nv) (E8). Presence with S = 0 and eta = 0 has
     no class 2 and gives NaN.
@@ -315,7 +325,8 @@ def _chunked(fn: Callable, values: tuple) -> Any:
         shape = np.broadcast_shapes(*(a.shape for a in arrs))
     except (TypeError, ValueError):
         _params(*values)  # raises the ValueError naming the argument
-        raise
+        shapes = ", ".join(f"{name}.shape == {np.shape(v)}" for (name, _), v in zip(_PARAMS, values) if np.ndim(v))
+        raise ValueError(f"{shapes}: the array arguments must broadcast together") from None
     size = math.prod(shape)
     if size <= 8 * _BLOCK or max(a.size for a in arrs) < size:
         # small, or a broadcast grid: whole-array evaluation keeps the lower-dimensional subexpressions small
