@@ -1,3 +1,287 @@
 """Tests written against mutants of the engine groups that survived ``benchmarks/mutation.py``: each pins a
 behaviour the other tests left free."""
 from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from sims.engine import codes as KC
+
+
+# ============================================================================================ sims.engine.codes
+def _gram_schmidt(F: np.ndarray) -> np.ndarray:
+    """Modified Gram-Schmidt of the columns of F (the Q of QR with a positive diagonal of R)."""
+    Q = np.array(F, dtype=np.float64)
+    for j in range(Q.shape[1]):
+        for i in range(j):
+            Q[:, j] -= (Q[:, i] @ Q[:, j]) * Q[:, i]
+        Q[:, j] /= np.linalg.norm(Q[:, j])
+    return Q
+
+
+@pytest.mark.parametrize("n,m", [(4, 4), (3, 5), (1, 1)])
+def test_frame_with_no_more_features_than_neurons_is_the_orthonormalised_start(n, m):
+    """n <= m (n == m included): the frame is the random rotation of the seed's start, i.e. its Gram-Schmidt
+    orthonormalisation (QR with a positive R diagonal: a function of the start), orthonormal to rounding."""
+    ss = np.random.SeedSequence(7)
+    start = KC._frame_start(n, m, ss.entropy, tuple(ss.spawn_key))
+    W = np.asarray(KC.build_frame(n, m, 7))
+    np.testing.assert_allclose(W, _gram_schmidt(start), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(W.T @ W, np.eye(n), rtol=0, atol=1e-14)
+    np.testing.assert_array_equal(np.asarray(KC.make_code("frame", n, m, 7)), W)
+
+
+@pytest.mark.parametrize("n_iter", [1, 2, 5, 7, 10, 33, 100, 1000])
+def test_frame_schedule_follows_its_documented_shares_and_exponents(n_iter):
+    """Per step (dtype, tight pull, k): the first 30 % of the steps (int(0.3 n_iter)) pull toward a tight frame,
+    nothing later; the last 20 % (int(0.2 n_iter)) are the polish, its second half in float64, everything before in
+    float32; k rises (non-decreasing) from 2 to 7 over the steps before the polish, then from 7 to 12 over the
+    polish (each range reached at both ends when it has at least two steps)."""
+    steps = KC._schedule(n_iter)
+    n_pol = int(0.2 * n_iter)
+    n_bulk = n_iter - n_pol
+    n_tight = int(0.3 * n_iter)
+    assert len(steps) == n_iter
+    assert [t for _, t, _ in steps] == [i < n_tight for i in range(n_iter)]
+    assert [d for d, _, _ in steps] == ["float32"] * (n_bulk + n_pol - n_pol // 2) + ["float64"] * (n_pol // 2)
+    bulk, polish = [k for _, _, k in steps[:n_bulk]], [k for _, _, k in steps[n_bulk:]]
+    assert all(2 <= k <= 7 for k in bulk) and bulk == sorted(bulk) and bulk[0] == 2
+    assert all(7 <= k <= 12 for k in polish) and polish == sorted(polish)
+    if n_bulk >= 2:
+        assert bulk[-1] == 7
+    if n_pol >= 1:
+        assert polish[0] == 7
+    if n_pol >= 2:
+        assert polish[-1] == 12
+
+
+def test_frame_potential_is_summed_in_float64():
+    """_potential on a float32 Gram matrix: the sum of |G / ref|^p (p = 2^k + 2, the float32 terms) is accumulated
+    in float64 (= the exactly rounded sum of the terms to 1e-13), and Q = |G / ref|^(p - 2) is returned in float32."""
+    g = np.random.default_rng(3)
+    G = g.uniform(-1.0, 1.0, (400, 400)).astype(np.float32)
+    ref = 0.9
+    for k in (2, 3, 5):
+        val, Q = KC._potential(G.copy(), k, ref, np)
+        x2 = (G * np.float32(1.0 / ref)) ** 2  # float32, as the potential computes it
+        q = x2 * x2
+        for _ in range(k - 2):
+            q = q * q
+        terms = (x2 * q).astype(np.float64)
+        assert Q.dtype == np.float32
+        np.testing.assert_array_equal(Q, q)
+        assert val == pytest.approx(math.fsum(terms.ravel()), rel=1e-13, abs=0)
+
+
+# ============================================================================================ sims.engine.toy_model
+import json  # noqa: E402
+import threading  # noqa: E402
+
+from sims.engine import backend as B  # noqa: E402
+from sims.engine import toy_model as T  # noqa: E402
+from sims.engine.generators import FeatureSpec, sample_features, shift_spec  # noqa: E402
+
+
+def _toy_cfg(**kw) -> T.ToyModelConfig:
+    base = dict(n_features=6, n_hidden=2, n_instances=3, steps=12, lr=2e-2, log_every=1,
+                importance=[list(0.8 ** np.arange(6)), [1.0] * 6, list(0.6 ** np.arange(6))], dtype="float32")
+    base.update(kw)
+    return T.ToyModelConfig(**base)
+
+
+def _toy_src(cfg: T.ToyModelConfig, xp=None):
+    return T.SyntheticBatches(cfg.n_features, np.linspace(0.0, 0.8, cfg.n_instances), 32, 5, steps=cfg.steps,
+                              xp=xp, dtype=cfg.dtype)
+
+
+@pytest.mark.parametrize("nonneg", [False, True])
+def test_float32_numpy_solver_is_bitwise_generic_with_importance_and_projection(nonneg):
+    """In float32 too (per-instance importance, projected Adam or not) the numpy solver is bitwise the generic
+    one: same W, b (float32) and the same recorded losses; with nonneg=True every W >= 0 after training."""
+    runs = {}
+    for solver in ("generic", "numpy"):
+        cfg = _toy_cfg(solver=solver)
+        runs[solver] = T.train_toy_model(cfg, _toy_src(cfg), nonneg=nonneg, threads=1)
+    ref, fast = runs["generic"], runs["numpy"]
+    assert (ref.solver, fast.solver) == ("generic", "numpy")
+    assert ref.W.dtype == fast.W.dtype == np.float32 and ref.b.dtype == fast.b.dtype == np.float32
+    np.testing.assert_array_equal(fast.W, ref.W)
+    np.testing.assert_array_equal(fast.b, ref.b)
+    np.testing.assert_array_equal(fast.loss_history, ref.loss_history)
+    if nonneg:
+        assert float(np.min(ref.W)) >= 0.0 and float(np.min(fast.W)) >= 0.0
+    else:
+        assert float(np.min(ref.W)) < 0.0  # the projection is what keeps W >= 0
+
+
+def test_numpy_solver_threads_run_on_a_pool_of_that_size():
+    """threads=2 on the numpy solver: instance chunks run on worker threads ("toy-model" pool), at most 2 of them,
+    gone after training; the result is the single-threaded one."""
+    cfg = _toy_cfg(n_instances=8, importance=None, steps=6, solver="numpy")
+    seen = []
+
+    def evaluator(step, W, b):
+        seen.append(sum(t.name.startswith("toy-model") for t in threading.enumerate()))
+        return {}
+
+    res = T.train_toy_model(cfg, _toy_src(cfg), evaluator=evaluator, eval_every=1, threads=2, chunk=1)
+    one = T.train_toy_model(cfg, _toy_src(cfg), threads=1)
+    assert res.solver == "numpy" and len(seen) == 6
+    assert all(1 <= k <= 2 for k in seen), seen
+    assert not any(t.name.startswith("toy-model") for t in threading.enumerate())
+    np.testing.assert_array_equal(res.W, one.W)
+
+
+def test_evaluator_gets_the_parameters_of_its_step():
+    """The evaluator's (W, b) after k updates are those of a training of k steps (copies: later updates do not
+    change what it was given), for both solvers."""
+    for solver in ("numpy", "generic"):
+        cfg = _toy_cfg(solver=solver, steps=6)
+        got = {}
+
+        def evaluator(step, W, b):
+            got[step] = (W, b)
+            return {}
+
+        T.train_toy_model(cfg, _toy_src(cfg), evaluator=evaluator, eval_every=3)
+        short = T.train_toy_model(T.ToyModelConfig.from_dict({**cfg.to_dict(), "steps": 3}), _toy_src(cfg))
+        np.testing.assert_array_equal(np.asarray(got[3][0]), short.W)
+        np.testing.assert_array_equal(np.asarray(got[3][1]), short.b)
+        assert not np.array_equal(np.asarray(got[3][0]), np.asarray(got[6][0]))
+
+
+def test_non_finite_loss_names_the_instances():
+    """A batch that makes the loss of some instances non-finite: the error names the step and those instances."""
+    cfg = _toy_cfg(n_instances=4, importance=None, steps=3, log_every=1, dtype="float64")
+    good = np.full((4, 8, 6), 0.5)
+    bad = good.copy()
+    bad[1, 0, 0] = np.nan
+    bad[3, 2, 1] = np.inf
+    with pytest.raises(FloatingPointError, match=r"^loss became non-finite at step 1 \(instances \[1, 3\]\)"):
+        T.train_toy_model(cfg, [good, bad, good])
+
+
+def test_batches_that_are_not_arrays_are_refused_with_the_expected_shapes():
+    cfg = _toy_cfg(steps=2)
+    with pytest.raises(ValueError, match=r"^batches\[0\]: batches yielded list at step 0, must yield arrays "
+                                         r"\(I, B, n\) or \(B, n\)$"):
+        T.train_toy_model(cfg, [[0.5] * 6] * 2)
+
+
+def test_batches_of_another_backend_are_moved_to_the_training_namespace():
+    """numpy training on array_api_strict batches (and the reverse) equals training on the same values."""
+    xs = pytest.importorskip("array_api_strict")
+    cfg = _toy_cfg(steps=4, dtype="float64")
+    host = [np.asarray(x) for x in _toy_src(cfg)]
+    ref = T.train_toy_model(cfg, host)
+    got = T.train_toy_model(cfg, [xs.asarray(x) for x in host])
+    np.testing.assert_array_equal(got.W, ref.W)
+    gen = T.ToyModelConfig.from_dict({**cfg.to_dict(), "solver": "generic"})
+    strict = T.train_toy_model(gen, host, xp="array_api_strict")
+    assert strict.backend == "array_api_strict"
+    np.testing.assert_allclose(np.asarray(strict.W), ref.W, rtol=1e-12, atol=1e-14)
+
+
+def test_default_threads_are_the_usable_cores_without_sched_getaffinity(monkeypatch):
+    """threads=None: min(usable cores, I); where os.sched_getaffinity is missing, os.cpu_count() cores."""
+    pytest.importorskip("threadpoolctl")
+    import os
+
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    assert T._resolve_threads(None, 8) == 3
+    assert T._resolve_threads(None, 2) == 2
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert T._resolve_threads(None, 8) == 1
+
+
+def test_feature_metrics_coherence_is_among_features_above_the_threshold():
+    """max_abs_cos is the coherence of the represented features (norm > threshold): a short column parallel to
+    a represented one does not count."""
+    W = np.array([[1.0, 0.0, 0.1], [0.0, 1.0, 0.0]])  # column 2 (norm 0.1) is parallel to column 0
+    met = T.feature_metrics(W, threshold=0.5)
+    np.testing.assert_array_equal(met["represented"], [True, True, False])
+    assert float(met["max_abs_cos"]) == 0.0
+    assert float(T.feature_metrics(W, threshold=0.05)["max_abs_cos"]) == pytest.approx(1.0)
+
+
+def test_init_draws_each_instance_from_its_own_key():
+    """Instance j: rng(seed, "toy-model-init", keys[j]).standard_normal((m, n)) * sqrt(2 / (m + n))."""
+    cfg = T.ToyModelConfig(5, 3, n_instances=3, seed=4, instance_keys=(2, 9, 0), dtype="float64")
+    W, b = T.init_params(cfg)
+    std = math.sqrt(2.0 / 8)
+    for j, k in enumerate((2, 9, 0)):
+        np.testing.assert_array_equal(W[j], B.rng(4, "toy-model-init", k).standard_normal((3, 5)) * std)
+    assert not np.array_equal(W[0], W[1])
+    np.testing.assert_array_equal(b, np.zeros((3, 5)))
+
+
+def test_training_from_init_params_equals_the_default_start():
+    """init=(W0, b0) (host arrays, any float dtype) starts there: from init_params it is the default training."""
+    cfg = _toy_cfg(steps=5)
+    ref = T.train_toy_model(cfg, _toy_src(cfg))
+    W0, b0 = T.init_params(cfg)
+    got = T.train_toy_model(cfg, _toy_src(cfg), init=(W0.astype(np.float64), b0.astype(np.float64)))
+    np.testing.assert_array_equal(got.W, ref.W)
+    np.testing.assert_array_equal(got.b, ref.b)
+    with pytest.raises(ValueError, match=r"^init\[1\]\.shape == \(3, 5\), must be \(3, 6\)"):
+        T.train_toy_model(cfg, _toy_src(cfg), init=(W0, np.zeros((3, 5))))
+
+
+def test_generic_solver_names_bad_threads():
+    cfg = _toy_cfg(solver="generic", steps=2)
+    with pytest.raises(ValueError, match=r"^threads == 0, must be in \[1, inf\)"):
+        T.train_toy_model(cfg, _toy_src(cfg), threads=0)
+
+
+def test_synthetic_batches_namespace_scalar_sparsity_and_refusals():
+    """xp= is honoured; a scalar sparsity gives (B, n) batches of the spec shifted to it; sparsity 1 is refused
+    ([0, 1)), a bad sparsity shape is named, and batch(t) names a negative t."""
+    xs = pytest.importorskip("array_api_strict")
+    src = T.SyntheticBatches(4, [0.1, 0.5], 8, 3, steps=2, xp="array_api_strict", dtype="float64")
+    x = next(iter(src))
+    assert B.backend_name(B.get_namespace(x)) == "array_api_strict"
+    assert isinstance(x, type(xs.asarray(0.0)))
+    one = T.SyntheticBatches(FeatureSpec(4), 0.3, 8, 3, steps=2, dtype="float64")
+    got = [np.asarray(b) for b in one]
+    assert got[0].shape == (8, 4)
+    np.testing.assert_array_equal(np.concatenate(got), sample_features(shift_spec(FeatureSpec(4), sparsity=0.3), 16, 3))
+    for bad in (1.0, [0.2, 1.0]):
+        with pytest.raises(ValueError, match=r"^sparsity (==|contains) 1, must be in \[0, 1\)"):
+            T.SyntheticBatches(4, bad, 8, 0)
+    with pytest.raises(ValueError, match=r"^sparsity has shape \(2, 3\), must be a scalar, \(I,\) or \(I, 4\) "
+                                         r"with I >= 1$"):
+        T.SyntheticBatches(4, np.zeros((2, 3)), 8, 0)
+    with pytest.raises(ValueError, match=r"^t == -1, must be in \[0, inf\)"):
+        one.batch(-1)
+
+
+def test_config_stores_integral_floats_as_ints():
+    """steps and log_every given as integral floats are stored as ints (to_dict is the canonical JSON)."""
+    cfg = T.ToyModelConfig(4, 2, steps=3.0, log_every=2.0)
+    assert type(cfg.steps) is int and type(cfg.log_every) is int
+    assert json.loads(json.dumps(cfg.to_dict()))["steps"] == 3
+    assert '"steps": 3,' in json.dumps(cfg.to_dict()) and '"log_every": 2,' in json.dumps(cfg.to_dict())
+    assert T.ToyModelConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_toy_loss_and_gradients_on_a_non_default_device():
+    """toy_loss / toy_gradients of array_api_strict arrays on device1 are computed there (the importance moved
+    to that device; same values as on the host)."""
+    xs = pytest.importorskip("array_api_strict")
+    d = xs.Device("device1")
+    g = np.random.default_rng(2)
+    W, b, x = g.standard_normal((2, 3, 5)), g.standard_normal((2, 5)), g.random((2, 7, 5))
+    host = T.toy_loss(W, b, x)
+    got = T.toy_loss(*(xs.asarray(a, device=d) for a in (W, b, x)))
+    assert got.device == d
+    np.testing.assert_allclose(np.asarray(got.to_device(xs.Device("CPU_DEVICE"))), host, rtol=1e-13)
+    imp = g.random(5)
+    ref = T.toy_gradients(W, b, x, imp)
+    dev = T.toy_gradients(*(xs.asarray(a, device=d) for a in (W, b, x)), imp)
+    for r, a in zip(ref, dev):
+        assert a.device == d
+        np.testing.assert_allclose(np.asarray(a.to_device(xs.Device("CPU_DEVICE"))), r, rtol=1e-12, atol=1e-14)

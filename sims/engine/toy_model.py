@@ -263,7 +263,7 @@ def _check_model(W: Any, b: Any, x: Any, importance: Any) -> tuple[Any, Any, Any
                                                               Interval(0.0, math.inf, "[)"))
     if imp.ndim == 0 or imp.shape[-1] != n:
         raise ValueError(f"importance has shape {imp.shape}, must end in n_features == {n}")
-    return xp, m, n, imp, B.asarray(imp, xp, dtype=W.dtype)
+    return xp, m, n, imp, B.asarray(imp, xp, dtype=W.dtype, device=B.device_of(W))
 
 
 def toy_loss(W: Any, b: Any, x: Any, importance: Any = None) -> Any:
