@@ -285,3 +285,39 @@ def test_toy_loss_and_gradients_on_a_non_default_device():
     for r, a in zip(ref, dev):
         assert a.device == d
         np.testing.assert_allclose(np.asarray(a.to_device(xs.Device("CPU_DEVICE"))), r, rtol=1e-12, atol=1e-14)
+
+
+# ============================================================================================ sims.engine.probes
+from sims.engine.probes import fit_linear  # noqa: E402
+
+
+def test_float_labels_are_refused_by_dtype_even_when_not_finite():
+    """y must be integer labels: float labels are refused naming the dtype, NaN or inf among them included (the
+    dtype is the defect, not the values)."""
+    H = np.random.default_rng(0).standard_normal((4, 2))
+    for y in (np.array([0.0, 1.0, 0.0, 1.0]), np.array([0.0, np.nan, 1.0, np.inf])):
+        with pytest.raises(ValueError, match=r"^y\.dtype == float64, must be an integer dtype"):
+            fit_linear(H, y, 2)
+
+
+def test_cholesky_failure_signalled_by_nan_is_refused_like_a_raised_one(monkeypatch):
+    """A backend whose Cholesky returns NaN for a matrix that is not positive definite (as CuPy does) instead of
+    raising (numpy): both refusals name the solver, alpha and the dtype."""
+    import array_api_compat.numpy.linalg as la
+
+    g = np.random.default_rng(1)
+    H = np.hstack([g.standard_normal((30, 2)), np.zeros((30, 1))])  # Gram matrix with a zero row: not PD
+    y = g.integers(0, 3, 30)
+    with pytest.raises(ValueError, match=r"solver == 'cholesky' with alpha == 0 in float64 \(Gram matrix"):
+        fit_linear(H, y, 3, solver="cholesky")
+    real = la.cholesky
+
+    def nan_on_failure(x, **kw):
+        try:
+            return real(x, **kw)
+        except np.linalg.LinAlgError:
+            return np.full(x.shape, np.nan, dtype=x.dtype)
+
+    monkeypatch.setattr(la, "cholesky", nan_on_failure)
+    with pytest.raises(ValueError, match=r"solver == 'cholesky' with alpha == 0 in float64 \(singular system\)"):
+        fit_linear(H, y, 3, solver="cholesky")
