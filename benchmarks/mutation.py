@@ -280,6 +280,17 @@ def run_group(name: str, sample: int, children: int, timeout: float) -> dict:
         if status not in (0, None):  # e.g. "failed to collect stats": a test failed in the unmutated run
             tail = log.read_text(errors="replace").replace("\r", "\n").strip().splitlines()[-3:]
             failure = f"mutmut exited with {status}: " + " | ".join(tail)
+            # mutmut runs the stats in a forked child whose pytest output is lost (the log names no test): run the
+            # group's tests once more as the stats run does (trampolined copy, MUTANT_UNDER_TEST=stats) to name what
+            # failed (e.g. a kill test that fails before its fix is in the tree fails every group: the kill-test
+            # files run in all of them)
+            trampolined = (work / "mutants").is_dir()
+            plain = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
+                                   cwd=work / "mutants" if trampolined else work,
+                                   env={**env, "MUTANT_UNDER_TEST": "stats"} if trampolined else env,
+                                   capture_output=True, text=True)
+            lines = [ln for ln in plain.stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))]
+            failure += f" | unmutated tests: pytest exit {plain.returncode}" + "".join(f" | {ln[:200]}" for ln in lines)
         res = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=work, env=env,
                              capture_output=True, text=True)
         verdicts = {}
