@@ -13,7 +13,8 @@ its own wall time and peak resident set size, ``ru_maxrss``). Parts:
   acceptance sizes of the frame and of ``--n-features 4096 --m 1024 --quick``. The cost exponent of each
   stage is the slope of log(seconds) on log(n) (least squares over the sizes), likewise for the memory;
 * ``job``    the main job on its default grid at n = 1024, m = 256 (``--n-features 1024 --m 256``), serial
-  and with ``--workers 2`` (two local processes);
+  and with ``--workers 2`` (two local processes; ``--parts workers`` runs this half alone). CPU seconds include
+  the worker processes; the peak RSS is the largest of the parent and any one worker;
 * ``memory`` ``--quick --n-test 1000000 --reps 100``: the budget check (chunk size, estimated peak), and
   with ``--full-memory-run`` the whole run (about 40 min on 2 cores), its wall time and peak RSS;
 * ``dask``   a grid where the cells dominate (``--n-features 512 --m 128``, default grid: 42 cells of about a
@@ -66,9 +67,12 @@ try:
     runpy.run_module("sims.margin_sweep", run_name="__main__", alter_sys=True)
 except SystemExit as exc:
     rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-ru = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({"rc": rc, "seconds": time.perf_counter() - t0, "cpu_s": ru.ru_utime + ru.ru_stime,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+ru, rc_ = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+# with --workers the cells run in child processes (reaped before the run returns): their CPU counts, and the
+# peak RSS is the largest of this process and any one worker (RUSAGE_CHILDREN: the largest reaped child)
+print(json.dumps({"rc": rc, "seconds": time.perf_counter() - t0,
+                  "cpu_s": ru.ru_utime + ru.ru_stime + rc_.ru_utime + rc_.ru_stime,
+                  "peak_rss_mb": max(ru.ru_maxrss, rc_.ru_maxrss) / 1024, "peak_rss_parent_mb": ru.ru_maxrss / 1024}))
 """
 
 
@@ -223,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="64,256,1024,4096", help="n values of the cost curve (m = n/4)")
     ap.add_argument("--repeats", type=int, default=3, help="fresh-process runs per measurement (median)")
-    ap.add_argument("--parts", default="curve,job,memory,dask", help="comma-separated: curve, job, memory, dask")
+    ap.add_argument("--parts", default="curve,job,memory,dask",
+                    help="comma-separated: curve, job, memory, dask; workers: only the --workers 2 half of job")
     ap.add_argument("--full-memory-run", action="store_true", help="run --n-test 1000000 --reps 100 to the end")
     ap.add_argument("--json", metavar="PATH", default=None,
                     help="write the result for the report (e.g. benchmarks/results/scale.json); parts not run "
@@ -231,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sizes = [int(v) for v in args.sizes.split(",")]
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    bad = [p for p in parts if p not in ("curve", "job", "memory", "dask")]
+    bad = [p for p in parts if p not in ("curve", "job", "workers", "memory", "dask")]
     if bad or args.repeats < 1 or any(n < 8 or n % 4 for n in sizes):
         ap.error(f"--parts {bad!r} / --repeats {args.repeats} / --sizes {args.sizes}: parts among curve, "
                  "job, memory, dask; repeats >= 1; sizes multiples of 4, >= 8")
@@ -252,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         details["curve"] = curve(sizes, args.repeats)
     if "job" in parts:
         details["job_1024"] = job(args.repeats)
+    if "job" in parts or "workers" in parts:
         details["job_1024_workers_2"] = job(args.repeats, workers=2)
     if "memory" in parts:
         details["memory"] = memory(args.full_memory_run)
