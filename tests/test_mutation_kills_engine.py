@@ -321,3 +321,60 @@ def test_cholesky_failure_signalled_by_nan_is_refused_like_a_raised_one(monkeypa
     monkeypatch.setattr(la, "cholesky", nan_on_failure)
     with pytest.raises(ValueError, match=r"solver == 'cholesky' with alpha == 0 in float64 \(singular system\)"):
         fit_linear(H, y, 3, solver="cholesky")
+
+
+# ============================================================================================ sims.engine.sgd
+from sims.engine.sgd import ConvergenceWarning, fit_sgd  # noqa: E402
+
+
+@pytest.mark.parametrize("alpha", [None, 0.1, 0.0])
+def test_hinge_in_its_quadratic_region_converges_in_one_preconditioned_newton_step(alpha):
+    """Squared hinge where every margin stays active (small codes: |z| < 1 at the optimum): F is quadratic with
+    Hessian kappa (H^T diag(r) H + alpha / kappa) (kappa = 2 for the squared hinge), so the first L-BFGS step
+    from zero, preconditioned by exactly that inverse (times 1 / kappa), is Newton's step and lands on the
+    minimum (up to the preconditioner's 1e-8 relative regularisation): one iteration without intercept."""
+    g = np.random.default_rng(0)
+    H = 0.05 * g.standard_normal((400, 3))
+    y = g.integers(0, 3, 400)
+    kw = {} if alpha is None else dict(alpha=alpha)
+    p = fit_sgd(H, y, 3, loss="hinge", warm_start="zero", tol=1e-10, fit_intercept=False, **kw)
+    T = 2.0 * np.eye(3)[y] - 1.0
+    assert float(np.min(1.0 - T * (H @ p.coef))) > 0.0  # every margin active: the quadratic region
+    assert bool(p.converged) and int(p.n_iter) == 1
+    # the minimum of the quadratic in closed form: (H^T H / n + a I) W = H^T T / n, a = alpha / 1 (no 1/2 factor:
+    # F = mean sum_k (1 - t_k z_k)^2 + alpha / 2 |W|^2 -> grad = 2 (H^T H W - H^T T) / n + alpha W)
+    a = 1.0 / 400 if alpha is None else alpha  # default C = 1: alpha = 1 / (C n)
+    W = np.linalg.solve(H.T @ H / 400 + 0.5 * a * np.eye(3), H.T @ T / 400)
+    np.testing.assert_allclose(p.coef, W, rtol=1e-6, atol=1e-9)
+
+
+def test_convergence_warning_counts_the_problems_that_did_not_converge():
+    """One of two problems starts at its optimum (0 iterations), the other cannot converge in one: the warning
+    says 1 of 2, and converged / n_iter say which."""
+    g = np.random.default_rng(1)
+    H = g.standard_normal((120, 3))
+    y0, y1 = g.integers(0, 3, 120), g.integers(0, 3, 120)
+    start = fit_sgd(H, np.stack([y0, y0]), 3, C=1.0, tol=1e-10)
+    with pytest.warns(ConvergenceWarning, match=r"did not converge for 1 of 2 problems: max \|grad\| > tol == "
+                                                 r"1e-06 after max_iter == 1 iterations"):
+        p = fit_sgd(H, np.stack([y0, y1]), 3, C=1.0, tol=1e-6, max_iter=1, warm_start=start)
+    np.testing.assert_array_equal(p.converged, [True, False])
+    np.testing.assert_array_equal(p.n_iter, [0, 1])
+
+
+def test_hinge_quadratic_region_with_an_unpenalised_intercept():
+    """With an intercept (not penalised: the preconditioner's penalty is on W only) the preconditioned Newton
+    step is exact up to the 1e-8 regularisation relative to the intercept's large second moment: converged in at
+    most two iterations, at the closed-form minimum of the quadratic."""
+    g = np.random.default_rng(0)
+    H = 0.05 * g.standard_normal((400, 3))
+    y = g.integers(0, 3, 400)
+    p = fit_sgd(H, y, 3, loss="hinge", warm_start="zero", tol=1e-10, alpha=0.1)
+    T = 2.0 * np.eye(3)[y] - 1.0
+    Ht = np.hstack([H, np.ones((400, 1))])
+    pen = np.diag([1.0, 1.0, 1.0, 0.0])
+    theta = np.linalg.solve(Ht.T @ Ht / 400 + 0.5 * 0.1 * pen, Ht.T @ T / 400)
+    assert float(np.min(1.0 - T * (Ht @ theta))) > 0.0
+    assert bool(p.converged) and int(p.n_iter) <= 2
+    np.testing.assert_allclose(p.coef, theta[:3], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(p.intercept, theta[3], rtol=1e-6, atol=1e-9)
