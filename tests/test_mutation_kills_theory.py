@@ -239,3 +239,117 @@ def test_claims_registry_is_the_documented_one():
     for key, cid in (("clean", "paper.fig5.clean_poly_better"), ("label", "paper.fig5.label_noise_mono_better"),
                      ("input", "paper.fig5.input_noise_mono_better")):
         assert (C.get(cid).verdict, C.get(cid).verdict_text) == FIG5_VERDICTS[key]
+
+
+# ============================================================================================ two-feature claims
+from theory import simulate as SM  # noqa: E402
+from theory import two_feature_claims as TC  # noqa: E402
+
+LABEL_POINTS = [
+    dict(task="argmax", code="poly", S=0.4, eta=0.0, lam=0.3, w=1.7, noise="gaussian"),
+    dict(task="presence", code="mono", S=0.6, eta=0.2, lam=0.5, w=0.8, noise="gaussian"),
+    dict(task="presence", code="poly", S=0.3, eta=0.0, lam=0.2, w=2.5, noise="uniform", transition=(0.1, 0.35)),
+    dict(task="argmax", code="poly", S=0.5, eta=0.0, lam=0.4, w=0.6, noise="gaussian", margin=(0.6, 0.3)),
+]
+
+
+@pytest.mark.parametrize("p", LABEL_POINTS, ids=["symmetric0", "symmetric", "transition", "margin"])
+def test_reference_central_moments_of_the_observed_classes(p):
+    """_reference_central gives, per observed class, P(y~ = c) and the variance as class_moments states them
+    (another closed-form path), and the fourth central moment of v' in that class as a sample of the model shows
+    it (5 SE)."""
+    ref = TC._reference_central(p)
+    cm = TF.class_moments(p["code"], p["S"], **TC._kw(p))
+    assert ref[0][0] == pytest.approx(float(cm["p1"]), rel=1e-10)
+    assert ref[1][0] == pytest.approx(1 - float(cm["p1"]), rel=1e-10)
+    for c in (1, 2):
+        assert ref[c - 1][1] == pytest.approx(float(cm[f"var{c}"]), rel=1e-9), c
+    s = TC._sample(p, np.random.default_rng(5), 400_000)
+    for c in (1, 2):
+        v = s.v[s.y_obs == c]
+        d4 = (v - v.mean()) ** 4
+        assert abs(d4.mean() - ref[c - 1][2]) <= 5 * d4.std() / math.sqrt(v.size), c
+
+
+def test_draw_label_point_draws_the_model_or_keeps_the_given_one():
+    """Transition points carry a pair (a, b) of the triangle a, b >= 0, a + b < 1 (never fall back to symmetric
+    noise); margin points carry (p_max, tau) with the argmax task; a given transition / margin is kept."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        p = TC.draw_label_point(rng, "transition")
+        a, b = p["transition"]
+        assert 0 <= a and 0 <= b and a + b < 1 and p["eta"] == 0.0
+        assert TC._label_kw(p) == {"transition": (a, b)}
+        q = TC.draw_label_point(rng, "margin")
+        pm, tau = q["margin"]
+        assert q["task"] == "argmax" and 0 <= pm <= 1 and (tau == math.inf or 1e-3 <= tau <= 1e3)
+    assert TC.draw_label_point(rng, "transition", transition=(0.2, 0.1))["transition"] == (0.2, 0.1)
+    assert TC.draw_label_point(rng, "margin", margin=(0.3, 2.0))["margin"] == (0.3, 2.0)
+    with pytest.raises(ValueError, match="^kind == 'symmetric', must be 'transition' or 'margin'$"):
+        TC.draw_label_point(rng, "symmetric")
+
+
+def test_the_deliberately_wrong_formulas_are_what_they_say():
+    """wrong_separation: poly's score-noise variance lam^2 instead of (1 + w^2) lam^2 (J = D^2 / (V + 2 lam^2)
+    from the noise-free class moments); wrong_transition_separation: (a, b) swapped; wrong_margin_separation:
+    tau = inf, i.e. symmetric noise at rate p_max."""
+    S, lam, w = 0.35, 0.4, 2.2
+    cm = TF.class_moments("poly", S, weight=w)
+    want = float((cm["mean1"] - cm["mean2"]) ** 2 / (cm["var1"] + cm["var2"] + 2 * lam**2))
+    assert float(TC.wrong_separation("poly", S, input_noise=lam, weight=w)) == pytest.approx(want, rel=1e-10)
+    assert float(TC.wrong_separation("mono", S, input_noise=lam, weight=w)) == float(
+        TF.separation("mono", S, input_noise=lam, weight=w))
+    kw = dict(input_noise=0.2, weight=1.5)
+    assert float(TC.wrong_transition_separation("poly", 0.5, transition=(0.1, 0.3), **kw)) == pytest.approx(
+        float(TF.separation("poly", 0.5, transition=(0.3, 0.1), **kw)), rel=1e-12)
+    assert float(TC.wrong_margin_separation("mono", 0.5, margin_noise=(0.3, 0.2), **kw)) == pytest.approx(
+        float(TF.separation("mono", 0.5, label_noise=0.3, **kw)), rel=1e-10)
+
+
+@pytest.mark.parametrize("code, w", [("mono", 1.0), ("poly", 0.7), ("poly", 2.5)])
+def test_knot_distance_is_the_distance_to_the_nearest_knot_of_the_law(code, w):
+    """Knots of the noise-free law of v as the exact law (_Law) lists them: piece ends and the atom."""
+    for S in (0.2, 0.6):
+        p = dict(task="argmax", code=code, S=S, eta=0.1, lam=0.0, w=w, noise="gaussian")
+        tau = float(TF.probe_threshold(code, S, label_noise=0.1, weight=w)["threshold"])
+        knots = TF._law("argmax", code, np.array([S]), np.array([w]), np.array([0.0]), "gaussian").knots[0]
+        assert TC.knot_distance(p) == pytest.approx(float(np.min(np.abs(knots - tau))), abs=1e-12)
+
+
+def test_verify_finite_sample_reports_the_terms_and_rejects_a_wrong_expansion(monkeypatch):
+    """The reported a, c and err_pop are finite_sample_terms at the point (label and input noise included); an
+    expansion off by 0.02 (against an excess of ~0.003 at n = 1000) fails the check."""
+    p = dict(task="argmax", code="poly", S=0.4, eta=0.2, lam=0.3, w=1.5, noise="gaussian")
+    r = TC.verify_finite_sample(p, np.random.default_rng(1), ns=(1000,), reps=300)
+    assert r.passed, r.evidence
+    T = TF.finite_sample_terms("poly", 0.4, label_noise=0.2, input_noise=0.3, weight=1.5)
+    for k in ("a", "c", "err_pop"):
+        assert r.numbers[k] == pytest.approx(float(T[k]), rel=1e-12), k
+    assert list(r.numbers["rows"]) == [1000]
+    real = TF.finite_sample_error
+    monkeypatch.setattr(TC.tf, "finite_sample_error", lambda *a, **k: real(*a, **k) + 0.02)
+    bad = TC.verify_finite_sample(p, np.random.default_rng(1), ns=(1000,), reps=300)
+    assert not bad.passed, bad.evidence
+
+
+def test_verify_moments_sees_a_two_percent_variance_error():
+    """With 10^6 samples a class variance 2% off is many SE away: the check must fail (its SE is that of the
+    sample variance, from the fourth central moment)."""
+    p = dict(task="argmax", code="mono", S=0.3, eta=0.1, lam=0.2, w=1.0, noise="gaussian")
+    assert TC.verify_moments(p, np.random.default_rng(2)).passed
+
+    def inflated(code, S, **kw):
+        m = dict(TF.class_moments(code, S, **kw))
+        m["var1"] = m["var1"] * 1.02
+        return m
+
+    bad = TC.verify_moments(p, np.random.default_rng(2), moments_fn=inflated)
+    assert not bad.passed, bad.evidence
+    assert abs(bad.numbers["z"]["var1"]) > 5
+
+
+def test_repeated_checks_keep_each_points_numbers():
+    r = TC._repeat(np.random.default_rng(3), 2, TC.verify_noise_variance, task="argmax", lam=0.5)
+    assert r.passed and len(r.numbers["points"]) == 2
+    for q in r.numbers["points"]:
+        assert set(q) == {"z", "added"}
