@@ -306,14 +306,17 @@ def test_the_deliberately_wrong_formulas_are_what_they_say():
         float(TF.separation("mono", 0.5, label_noise=0.3, **kw)), rel=1e-10)
 
 
-@pytest.mark.parametrize("code, w", [("mono", 1.0), ("poly", 0.7), ("poly", 2.5)])
+@pytest.mark.parametrize("code, w", [("mono", 1.0), ("poly", 0.7), ("poly", 1.5), ("poly", 2.5)])
 def test_knot_distance_is_the_distance_to_the_nearest_knot_of_the_law(code, w):
     """Knots of the noise-free law of v as the exact law (_Law) lists them: piece ends and the atom."""
-    for S in (0.2, 0.6):
-        p = dict(task="argmax", code=code, S=S, eta=0.1, lam=0.0, w=w, noise="gaussian")
-        tau = float(TF.probe_threshold(code, S, label_noise=0.1, weight=w)["threshold"])
-        knots = TF._law("argmax", code, np.array([S]), np.array([w]), np.array([0.0]), "gaussian").knots[0]
-        assert TC.knot_distance(p) == pytest.approx(float(np.min(np.abs(knots - tau))), abs=1e-12)
+    for task, S in (("argmax", 0.2), ("argmax", 0.6), ("presence", 0.3)):  # presence 0.3, w 1.5: nearest 1 - w
+        p = dict(task=task, code=code, S=S, eta=0.1, lam=0.0, w=w, noise="gaussian")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            tau = float(TF.probe_threshold(code, S, task=task, label_noise=0.1, weight=w)["threshold"])
+            got = TC.knot_distance(p)
+        knots = TF._law(task, code, np.array([S]), np.array([w]), np.array([0.0]), "gaussian").knots[0]
+        assert got == pytest.approx(float(np.min(np.abs(knots - tau))), abs=1e-12), (task, S)
 
 
 def test_verify_finite_sample_reports_the_terms_and_rejects_a_wrong_expansion(monkeypatch):
@@ -353,3 +356,182 @@ def test_repeated_checks_keep_each_points_numbers():
     assert r.passed and len(r.numbers["points"]) == 2
     for q in r.numbers["points"]:
         assert set(q) == {"z", "added"}
+
+
+# ============================================================================================ margins claims
+import dataclasses  # noqa: E402
+
+from theory import margins as TM  # noqa: E402
+from theory import margins_claims as MC  # noqa: E402
+
+
+def test_claim_sample_breaks_argmax_ties_uniformly():
+    """Rows with every feature at 0 (probability S^n) tie everywhere: their label is uniform over the n classes
+    (ties broken uniformly, documented), not the first index."""
+    n, S, N = 4, 0.7, 200_000
+    x, y = MC._sample(n, S, N, np.random.default_rng(0))
+    zero = ~x.any(axis=1)
+    assert abs(zero.mean() - S**n) <= 5 * math.sqrt(S**n * (1 - S**n) / N)
+    counts = np.bincount(y[zero], minlength=n)
+    p = 1 / n
+    assert np.all(np.abs(counts / zero.sum() - p) <= 5 * math.sqrt(p * (1 - p) / zero.sum())), counts
+    rest = ~zero
+    assert np.all(x[rest, :][np.arange(rest.sum()), y[rest]] == x[rest].max(axis=1))
+
+
+def test_margin_checks_report_their_numbers():
+    """Each check's numbers are the quantities its evidence quotes, equal to the closed forms where one exists;
+    passed is a bool and the evidence a sentence."""
+    rng = np.random.default_rng(1)
+    r = MC.check_welch(rng)
+    assert r.passed is True and r.numbers["min_gap"] >= -1e-12 and f"{r.numbers['min_gap']:.3g}" in r.evidence
+    r = MC.check_readout(rng)
+    assert r.passed is True and isinstance(r.evidence, str)
+    assert r.numbers["se"] == pytest.approx(math.sqrt(2 / (20000 - 1)), rel=1e-15)  # SE of a relative variance
+    assert r.numbers["max_rel_err"] <= 5 * r.numbers["se"] and f"{5 * r.numbers['se']:.3g}" in r.evidence
+    r = MC.check_drop(rng)
+    th = float(TM.accuracy_clean(32, 8, 0.85))
+    assert r.passed is True and r.numbers["theory"] == pytest.approx(th, rel=1e-15)
+    assert r.numbers["se"] == pytest.approx(math.sqrt(th * (1 - th) / 100000), rel=1e-12)
+    assert r.numbers["drop_loss"] == pytest.approx(float(TM.drop_loss(32, 8, 0.85)), rel=1e-15)
+    assert abs(r.numbers["empirical"] - th) <= 5 * r.numbers["se"]
+    assert f"(5 SE = {5 * r.numbers['se']:.3g})" in r.evidence
+
+
+def test_fisher_check_reports_the_expectation_and_resolves_a_three_percent_error(monkeypatch):
+    r = MC.check_fisher(np.random.default_rng(2))
+    th = float(TM.expected_fisher_separation(24, 24, 8, 0.8, 0.1))
+    assert r.passed and r.numbers["theory"] == pytest.approx(th, rel=1e-15)
+    assert abs(r.numbers["ratio"] - th) <= 5 * r.numbers["se"] and 0 < r.numbers["se"] < 0.005 * th
+    monkeypatch.setattr(MC, "expected_fisher_separation", lambda *a: 1.03 * th)
+    assert not MC.check_fisher(np.random.default_rng(2)).passed
+
+
+def test_error_bounds_check_covers_forty_samples_and_rejects_wrong_bounds(monkeypatch):
+    """The check scores 40 samples whose label feature is active; bounds that claim 'never an error' (both 0)
+    are rejected (many SE below the simulated error rates)."""
+    seen = []
+    real = MC.error_bounds
+
+    def spy(x, y, W, n, lam):
+        seen.append(len(y))
+        return real(x, y, W, n, lam)
+
+    monkeypatch.setattr(MC, "error_bounds", spy)
+    assert MC.check_error_bounds(np.random.default_rng(3)).passed
+    assert seen == [40]
+    monkeypatch.setattr(MC, "error_bounds", lambda x, y, W, n, lam: (np.zeros((1, len(y))),) * 2)
+    bad = MC.check_error_bounds(np.random.default_rng(3))
+    assert not bad.passed and bad.numbers["worst_se"] > 5
+
+
+def test_balance_check_reports_lam_star_and_rejects_a_model_half_off(monkeypatch):
+    b = TM.balance_noise(64, 16, 64, 0.9, 63 / 16)
+    r = MC.check_balance(np.random.default_rng(4))
+    assert r.passed and r.numbers["lam_star"] == pytest.approx(b.lam_star, rel=1e-12)
+    assert r.numbers["rel_diff"] == pytest.approx(abs(r.numbers["simulated"] - b.lam_star) / b.lam_star, rel=1e-12)
+    monkeypatch.setattr(MC, "balance_noise", lambda *a: dataclasses.replace(b, lam_star=1.5 * b.lam_star))
+    bad = MC.check_balance(np.random.default_rng(4))
+    assert not bad.passed and bad.numbers["rel_diff"] > 0.2
+
+
+# ============================================================================================ robustness claims
+from sims.robustness import claims as RC  # noqa: E402
+
+
+def test_eta_invariance_check_rejects_the_naive_shrink():
+    """(R1): the slope of noisy on clean LS coefficients is kappa = 1 - eta C/(C-1), not 1 - eta: at C = 12,
+    eta = 0.6 the two differ by 0.055, about 25 SE of the check."""
+    good = RC.verify_eta_invariance(np.random.default_rng(0))
+    assert good.passed and good.numbers["kappa"] == pytest.approx(1 - 0.6 * 12 / 11, rel=1e-12)
+    assert abs(good.numbers["slope"] - good.numbers["kappa"]) <= 5 * good.numbers["se"]
+    bad = RC.verify_eta_invariance(np.random.default_rng(0), shrink=lambda eta, C: 1 - eta)
+    assert not bad.passed, bad.evidence
+
+
+def _fig5(label=None, inp=None):
+    """A stand-in for the Fig.-5 simulation: (mean, lower, upper) of dense - superposed per level."""
+    etas, lams = np.array([0.0, 0.4, 0.8, 0.9]), np.array([0.0, 0.2, 0.4, 0.6])
+    ci = lambda mu, h: (np.asarray(mu, float), np.asarray(mu, float) - h, np.asarray(mu, float) + h)  # noqa: E731
+    return lambda rng: {"etas": etas, "lams": lams, "label": ci(*(label or ([-0.1] * 4, 0.02))),
+                        "input": ci(*(inp or ([-0.1, -0.02, 0.03, 0.05], 0.01))), "S": 0.9, "n_train": 3000}
+
+
+def test_fig5_verdict_rules(monkeypatch):
+    """The Fig.-5 checks decide on the 95% intervals of dense - superposed: clean poly better iff the interval
+    at eta = 0 is below 0; label noise never makes mono better (no later interval above 0: an interval touching
+    0 is a tie, not a lead); input noise: poly ahead at lam = 0, one crossing upwards, mono ahead somewhere beyond
+    it and poly nowhere beyond it (an interval at lam = 0 touching 0 is no lead)."""
+    monkeypatch.setattr(RC, "_fig5_sim", _fig5())
+    r = RC._check_fig5_input(None)
+    assert r.passed and r.numbers["diff"] == [-0.1, -0.02, 0.03, 0.05]
+    assert r.numbers["lam_star"] == pytest.approx(0.2 + 0.2 * 0.02 / 0.05, rel=1e-12)
+    assert r.evidence.startswith("S = 0.9, n_train = 3000, 5 trained pairs, dense - superposed under test-time "
+                                 "Gaussian noise: lam=0: -0.100 [-0.110, -0.090]")
+    lab = RC._check_fig5_label(None)
+    assert lab.passed and lab.numbers["diff"] == [-0.1] * 4 and lab.numbers["lo"] == pytest.approx([-0.12] * 4)
+    assert RC._check_fig5_clean(None).passed
+    monkeypatch.setattr(RC, "_fig5_sim", _fig5(inp=([-0.01, -0.02, 0.03, 0.05], 0.01)))
+    assert not RC._check_fig5_input(None).passed  # the interval at lam = 0 reaches 0
+    monkeypatch.setattr(RC, "_fig5_sim", _fig5(inp=([-0.1, -0.02, 0.03, -0.05], 0.01)))
+    assert not RC._check_fig5_input(None).passed  # poly ahead again beyond lam*
+    monkeypatch.setattr(RC, "_fig5_sim", _fig5(label=([-0.1, 0.02, -0.1, -0.1], 0.02)))
+    assert RC._check_fig5_label(None).passed  # [0, 0.04] at eta = 0.4: a tie, not mono ahead
+    monkeypatch.setattr(RC, "_fig5_sim", _fig5(label=([-0.1, 0.03, -0.1, -0.1], 0.02)))
+    assert not RC._check_fig5_label(None).passed
+    monkeypatch.setattr(RC, "_fig5_sim", _fig5(label=([0.01, -0.1, -0.1, -0.1], 0.02)))
+    assert not RC._check_fig5_clean(None).passed
+
+
+def _stub_probe(p, rng, **kw):
+    """verify_probe without its 10^6-sample fit: the closed-form error, reported as passed."""
+    from theory.claims import CheckResult
+
+    err = float(TF.probe_error(p["code"], p["S"], **TC._kw(p)))
+    return CheckResult(True, "stub", {"error": err})
+
+
+def test_uniform_vs_gaussian_check_reports_both_bayes_errors():
+    seed = 11
+    r = TC._uniform_vs_gaussian(np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    p = TC.draw_point(rng, noise="uniform", lam=float(rng.uniform(0.2, 0.8)))  # the check's own point
+    kw = dict(task=p["task"], input_noise=p["lam"], weight=p["w"])
+    assert r.passed
+    assert r.numbers["bayes_uniform"] == float(TF.bayes_error(p["code"], p["S"], noise="uniform", **kw))
+    assert r.numbers["bayes_gaussian"] == float(TF.bayes_error(p["code"], p["S"], noise="gaussian", **kw))
+
+
+def test_w_symmetry_check_reports_its_three_gaps():
+    r = TC._check_w_symmetry(np.random.default_rng(0))
+    assert r.passed and set(r.numbers) == {"dJ", "dB", "dP"}
+    assert r.numbers["dJ"] < 1e-10 and r.numbers["dB"] < 1e-8 and r.numbers["dP"] < 1e-8
+    assert f"max |Bayes diff| {r.numbers['dB']:.1e}" in r.evidence
+
+
+def test_margin_probe_check_reports_the_inversion_and_needs_its_simulation(monkeypatch):
+    """At S = 0.3, tau = 5 the flip level p* is in (1/2, 1); at p_max = (p* + 1)/2 the inverted LS probe errs
+    less with mono; the check fails when its simulation fails."""
+    monkeypatch.setattr(TC, "verify_probe", _stub_probe)
+    r = TC._check_margin_probe(np.random.default_rng(0))
+    ps = float(TF.margin_flip_level(0.3, 5.0))
+    pm = 0.5 * (ps + 1.0)
+    assert r.passed and r.numbers["p_star"] == ps and r.numbers["worst"] < 1e-9
+    for code in TF.CODES:
+        assert r.numbers[code] == float(TF.probe_error(code, 0.3, margin_noise=(pm, 5.0)))
+    from theory.claims import CheckResult
+
+    monkeypatch.setattr(TC, "verify_probe", lambda p, rng, **kw: CheckResult(False, "x", {"error": 0.0}))
+    assert not TC._check_margin_probe(np.random.default_rng(0)).passed
+
+
+def test_paper_clean_check_reports_the_share_of_the_grid_where_poly_wins():
+    """Clean data: poly separates, classifies (Bayes) and probes better on the whole argmax grid, never
+    separates or classifies better on presence."""
+    r = TC._check_paper_clean(np.random.default_rng(0))
+    assert r.passed
+    for name in ("J", "bayes", "probe"):
+        assert r.numbers[f"argmax.{name}"] == 1.0
+        assert f"argmax/{name}: poly better on 100%" in r.evidence
+    assert r.numbers["presence.J"] == 0.0 and r.numbers["presence.bayes"] == 0.0
+    assert 0.0 <= r.numbers["presence.probe"] <= 1.0
