@@ -378,3 +378,128 @@ def test_hinge_quadratic_region_with_an_unpenalised_intercept():
     assert bool(p.converged) and int(p.n_iter) <= 2
     np.testing.assert_allclose(p.coef, theta[:3], rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(p.intercept, theta[3], rtol=1e-6, atol=1e-9)
+
+
+def _sgd_data(seed=0, n=90, d=3, C=3):
+    g = np.random.default_rng(seed)
+    H = g.standard_normal((n, d))
+    y = np.argmax(H @ g.standard_normal((d, C)) + g.gumbel(size=(n, C)), axis=-1)
+    return H, y
+
+
+@pytest.mark.parametrize("loss,f0", [("softmax", math.log(3)), ("logistic", 3 * math.log(2.0)), ("hinge", 3.0)])
+def test_objective_at_zero_is_the_closed_form(loss, f0):
+    """Started at zero (max_iter = 0) the objective is F(0) in closed form, exactly: log C (softmax), C log 2
+    (one-vs-rest logistic), C (squared hinge); with and without sample weights."""
+    H, y = _sgd_data()
+    for w in (None, np.linspace(0.5, 2.0, 90)):
+        p = fit_sgd(H, y, 3, loss=loss, warm_start="zero", max_iter=0, warn=False, sample_weight=w)
+        assert int(p.n_iter) == 0 and float(p.objective) == f0
+        np.testing.assert_array_equal(p.coef, 0.0)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "logistic", "hinge"])
+def test_weight_two_is_a_duplicated_row_at_every_iteration(loss):
+    """A sample weight of 2 is the row twice, step by step (not only at the optimum): the first iterations from
+    zero agree too (the closed-form gradient at zero uses the weighted mean code)."""
+    H, y = _sgd_data(1, n=60)
+    w = np.ones(60)
+    w[:15] = 2.0
+    for k in (1, 2):
+        kw = dict(loss=loss, warm_start="zero", max_iter=k, warn=False, C=0.5)
+        dup = fit_sgd(np.r_[H, H[:15]], np.r_[y, y[:15]], 3, **kw)
+        wtd = fit_sgd(H, y, 3, sample_weight=w, **kw)
+        np.testing.assert_allclose(wtd.coef, dup.coef, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(wtd.intercept, dup.intercept, rtol=1e-9, atol=1e-12)
+
+
+def test_auto_warm_start_is_zero_for_softmax_lbfgs_else_lstsq():
+    """warm_start='auto': 'zero' for softmax with lbfgs, 'lstsq' otherwise (same iterates, bit for bit)."""
+    H, y = _sgd_data(2)
+    for loss, solver in (("softmax", "lbfgs"), ("softmax", "gd"), ("logistic", "lbfgs"), ("hinge", "lbfgs")):
+        kw = dict(loss=loss, solver=solver, max_iter=3, warn=False)
+        auto = fit_sgd(H, y, 3, **kw)
+        same = fit_sgd(H, y, 3, warm_start="zero" if (loss, solver) == ("softmax", "lbfgs") else "lstsq", **kw)
+        other = fit_sgd(H, y, 3, warm_start="lstsq" if (loss, solver) == ("softmax", "lbfgs") else "zero", **kw)
+        np.testing.assert_array_equal(auto.coef, same.coef)
+        assert not np.array_equal(auto.coef, other.coef)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "logistic", "hinge"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_lstsq_warm_start_is_the_ridge_probe_mapped_to_scores(loss, fit_intercept):
+    """warm_start='lstsq', max_iter = 0: the ridge probe (alpha = 1e-3 n, one-hot targets, signed for the hinge)
+    mapped to scores at the uniform prediction p0 = 1/C: softmax C (W, b - 1/C); logistic W / (p0 (1 - p0)),
+    logit(p0) + (b - p0) / (p0 (1 - p0)); hinge the probe itself."""
+    H, y = _sgd_data(3)
+    C, p0 = 3, 1.0 / 3
+    ls = fit_linear(H, y, C, alpha=1e-3 * 90, solver="cholesky", fit_intercept=fit_intercept,
+                    targets="signed" if loss == "hinge" else "onehot")
+    W, b = np.asarray(ls.coef), np.asarray(ls.intercept)
+    if loss == "softmax":
+        W, b = C * W, C * b - 1.0
+    elif loss == "logistic":
+        sc = 1.0 / (p0 * (1.0 - p0))
+        W, b = sc * W, math.log(p0 / (1.0 - p0)) + sc * (b - p0)
+    p = fit_sgd(H, y, C, loss=loss, warm_start="lstsq", max_iter=0, warn=False, fit_intercept=fit_intercept)
+    np.testing.assert_allclose(p.coef, W, rtol=1e-12, atol=1e-14)
+    if fit_intercept:
+        np.testing.assert_allclose(p.intercept, b, rtol=1e-12, atol=1e-14)
+    else:
+        np.testing.assert_array_equal(p.intercept, 0.0)
+
+
+def test_default_max_iter_per_solver():
+    """max_iter=None: 100 (lbfgs), 1000 (gd, full batch), 200 (minibatch epochs); tol = 0 runs them all."""
+    H, y = _sgd_data(4, n=40)
+    for kw, k in ((dict(solver="lbfgs"), 100), (dict(solver="gd"), 1000), (dict(batch_size=10), 200)):
+        with pytest.warns(ConvergenceWarning, match=rf"after max_iter == {k} iterations"):
+            p = fit_sgd(H, y, 3, tol=0.0, **kw)
+        assert int(p.n_iter) == k or (kw.get("solver") == "lbfgs" and int(p.n_iter) <= k)
+
+
+def test_sgd_messages_and_small_batches():
+    """batch_size 1 is a valid minibatch; threads must be an integer; the divergence and non-convergence
+    messages end as documented."""
+    H, y = _sgd_data(5, n=20)
+    p = fit_sgd(H, y, 3, batch_size=1, max_iter=2, warn=False)
+    assert p.solver == "gd" and int(p.n_iter) == 2
+    with pytest.raises(ValueError, match=r"^threads == 1\.5, must be an integer"):
+        fit_sgd(H, y, 3, threads=1.5)
+    with pytest.raises(ValueError, match=r"^lr == 1e\+06, gradient descent diverged \(objective .* after \d+ "
+                                         r"iterations\), must be in \(0, [0-9.e+-]+\] \(2 / the Lipschitz bound of "
+                                         r"the gradient; lr='auto' takes half of it\)$"):
+        fit_sgd(H, y, 3, solver="gd", lr=1e6)
+    with pytest.raises(ValueError, match=r"lr='auto' takes half of it\) or smaller for minibatches$"):
+        fit_sgd(H, y, 3, solver="gd", lr=1e6, batch_size=5)
+    with pytest.warns(ConvergenceWarning, match=r"^fit_sgd\('softmax', solver='lbfgs'\) did not converge for 1 of 1 "
+                                                 r"problems: max \|grad\| > tol == 1e-12 after max_iter == 1 "
+                                                 r"iterations \(or the line search found no decrease\); increase "
+                                                 r"max_iter, loosen tol, or rescale H$"):
+        fit_sgd(H, y, 3, tol=1e-12, max_iter=1)
+
+
+def test_float32_without_intercept_gives_a_float32_probe():
+    H, y = _sgd_data(6)
+    for loss in ("softmax", "hinge"):
+        p = fit_sgd(H.astype(np.float32), y, 3, loss=loss, fit_intercept=False, tol=1e-4)
+        assert p.coef.dtype == np.float32 and p.intercept.dtype == np.float32
+        np.testing.assert_array_equal(p.intercept, 0.0)
+
+
+def test_sgd_on_a_non_default_device():
+    """array_api_strict arrays on device1 are fitted there (every solver), with the host's numbers."""
+    xs = pytest.importorskip("array_api_strict")
+    d = xs.Device("device1")
+    H, y = _sgd_data(7, n=50)
+    w = np.linspace(0.5, 1.5, 50)
+    for kw in (dict(), dict(solver="gd", max_iter=20), dict(batch_size=10, max_iter=5), dict(loss="hinge"),
+               dict(sample_weight=w), dict(fit_intercept=False), dict(loss="logistic", warm_start="zero")):
+        kw = dict(kw, warn=False)
+        ref = fit_sgd(H, y, 3, **kw)
+        kwd = {k: (xs.asarray(v, device=d) if k == "sample_weight" else v) for k, v in kw.items()}
+        got = fit_sgd(xs.asarray(H, device=d), xs.asarray(y, device=d), 3, **kwd)
+        assert got.coef.device == d and got.intercept.device == d
+        cpu = xs.Device("CPU_DEVICE")
+        np.testing.assert_allclose(np.asarray(got.coef.to_device(cpu)), ref.coef, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(np.asarray(got.intercept.to_device(cpu)), ref.intercept, rtol=1e-9, atol=1e-12)
