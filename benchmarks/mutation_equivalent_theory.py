@@ -19,4 +19,30 @@ EQUIVALENT: dict[str, str] = {
     "theory.two_feature.x_separation__mutmut_70": "errstate(divide) left at the caller's setting for the symmetric "
     "form of J: no division of a non-zero number by zero on the domain (same edge battery as mutant 30 under "
     "divide='raise'); an empty class gives 0/0 ('invalid', still ignored)",
+    # ---- claims
+    "theory.two_feature_claims.x_verify_finite_sample__mutmut_50": "the initial value of ok is never read: ok is "
+    "assigned from the comparison at the largest n before its only use",
+    "theory.two_feature_claims.x_verify_finite_sample__mutmut_70": "the simulation without noise=p['noise'] draws "
+    "Gaussian noise: finite_sample_terms (called first) refuses uniform noise with lam > 0, and at lam = 0 the noise "
+    "law is never used",
+    "theory.two_feature_claims.x_verify_moments__mutmut_30": "P(y~ = 2) (1 - P(y~ = 2)) for P(y~ = 1) (1 - "
+    "P(y~ = 1)) in the SE floor: the two reference probabilities sum to 1, so the product is the same (to round-off)",
+    "theory.two_feature_claims.x__uniform_vs_gaussian__mutmut_40": "dict(p, ) for dict(p, noise='uniform'): the "
+    "point is drawn with noise='uniform' fixed, so it already says uniform",
+    "theory.two_feature_claims.x__check_probe_transition__mutmut_50": "(2 - c) for (1 - c) in the b-branch (c <= "
+    "1/2): c is the midpoint of the first interval at the fixed point S = 0.9, w = 2, lam = 0.1 of the fixed scan, "
+    "(0.5805, 1.3897), midpoint 0.985 > 1/2: the branch is never taken",
+    "sims.robustness.claims.x_verify_eta_invariance__mutmut_110": "adding instead of subtracting the class mean of "
+    "the clean coefficients: the h-coefficients of a least-squares fit of one-hot targets sum to 0 over the classes "
+    "(the targets sum to the constant 1, which the intercept absorbs), so that mean is 0 to round-off (slope "
+    "identical to 1e-16 at the check's seed)",
+    "sims.robustness.claims.x_verify_eta_invariance__mutmut_120": "as mutant 110 for the noisy coefficients: their "
+    "class mean is 0 to round-off (the noisy one-hot targets also sum to 1)",
+    "sims.robustness.claims.x_verify_eta_invariance__mutmut_170": "|z| < Z for |z| <= Z: z is a ratio of continuous "
+    "sample statistics, |z| == 5 exactly has probability 0",
+    "sims.robustness.claims.x__check_fig5_input__mutmut_20": "np.zeros(None) (a 0-d False) for np.zeros(mu.shape) "
+    "where lam* is NaN: crossing gives NaN only with direction 0, so ok is False through direction == 1 on both "
+    "(and any() over an empty selection is False on both)",
+    "theory.margins_claims.x__sample__mutmut_10": "'> S' for '>= S' on a uniform draw: they differ only when the "
+    "draw equals S exactly, probability <= 2^-53 per entry",
 }

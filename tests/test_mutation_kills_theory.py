@@ -535,3 +535,67 @@ def test_paper_clean_check_reports_the_share_of_the_grid_where_poly_wins():
         assert f"argmax/{name}: poly better on 100%" in r.evidence
     assert r.numbers["presence.J"] == 0.0 and r.numbers["presence.bayes"] == 0.0
     assert 0.0 <= r.numbers["presence.probe"] <= 1.0
+
+
+class _Code:
+    def __init__(self, W):
+        self.W = W
+
+
+def test_input_noise_boundary_check_logic_on_stand_in_simulations(monkeypatch):
+    """verify_input_noise_boundary's verdict on stand-ins for the trained codes, the simulation and the model:
+    the simulated and predicted dense - superposed differences (mean over replicates) are crossed by linear
+    interpolation; the prediction passes when within Z bootstrap SE of the simulated crossing, fails when off by
+    many, and a model without a crossing fails."""
+    from sims.robustness import scenarios as sc
+
+    lams = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
+    reps = 4
+    offsets = np.array([-0.01, 0.0, 0.01, 0.0])  # replicate spread of the simulated crossing
+    state = {"sim": 0, "pred": 0, "cross": 0.26}
+    monkeypatch.setattr(RC, "_trained_pair", lambda rng, S, r, steps=1000: {
+        "dense": [_Code(np.eye(2)) for _ in range(r)], "superposed": [_Code(np.eye(2)) for _ in range(r)]})
+    monkeypatch.setattr(sc, "make_task", lambda spec, n_train, n_test, seed: None)
+
+    def sim(W, data, lv, n_train):
+        d = lv - 0.25 - offsets[state["sim"] % reps]
+        state["sim"] += 1
+        return np.stack([0.5 + d, np.full_like(lv, 0.5)])[:, None, :]
+
+    def pred(model, n_train, eta, input_noise, seed):
+        state["pred"] += 1
+        return input_noise - state["cross"] if state["pred"] % 2 else np.zeros_like(input_noise)
+
+    monkeypatch.setattr(sc, "input_noise", sim)
+    monkeypatch.setattr(RC, "population_model", lambda W, S, **kw: None)
+    monkeypatch.setattr(RC, "predicted_accuracy_draws", pred)
+    rng = np.random.default_rng(0)
+    good = RC.verify_input_noise_boundary(rng, reps=reps, lams=tuple(lams))
+    assert good.numbers["sim"] == pytest.approx(0.25, abs=1e-12)
+    assert good.numbers["pred"] == pytest.approx(0.26, abs=1e-12)
+    assert 0 < good.numbers["se"] < 0.01 and good.passed, good.evidence
+    assert "lam* predicted 0.2600, simulated 0.2500" in good.evidence and "relative gap 0.040" in good.evidence
+    state["cross"] = 0.45
+    bad = RC.verify_input_noise_boundary(rng, reps=reps, lams=tuple(lams))
+    assert not bad.passed and bad.numbers["pred"] == pytest.approx(0.45, abs=1e-12)
+    state["cross"] = 9.0  # never crosses on the grid
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no predicted crossing: the bootstrap SE is NaN
+        none = RC.verify_input_noise_boundary(rng, reps=reps, lams=tuple(lams))
+    assert not none.passed and math.isnan(none.numbers["pred"])
+
+
+def test_finite_sample_accuracy_check_logic_on_stand_in_simulations(monkeypatch):
+    """verify_finite_sample (robustness study) on a stand-in simulation: every (n_train, eta) point of both codes
+    is compared as z = (pred - sim) / sqrt(se_sim^2 + se_pred^2); passes within Z, fails beyond."""
+    monkeypatch.setattr(RC, "population_model", lambda W, S, **kw: None)
+    monkeypatch.setattr(RC, "_sim_label_noise", lambda W, S, nt, eta, reps, n_test, rng: (0.5 - eta / 4, 0.003))
+    pts = ((200, 0.8), (400, 0.0))
+    ok = RC.verify_finite_sample(np.random.default_rng(0), pts,
+                                 predict=lambda m, nt, eta: (0.5 - eta / 4 + 0.01, 0.004))
+    assert ok.passed and ok.numbers["points"] == list(pts)
+    assert ok.evidence.count("z = +2.0") == 4
+    assert "mono n=200 eta=0.8: predicted 0.3100 vs simulated 0.3000" in ok.evidence
+    bad = RC.verify_finite_sample(np.random.default_rng(0), pts,
+                                  predict=lambda m, nt, eta: (0.5 - eta / 4 + (0.03 if nt == 400 else 0.0), 0.004))
+    assert not bad.passed and "z = +6.0" in bad.evidence
