@@ -503,3 +503,56 @@ def test_sgd_on_a_non_default_device():
         cpu = xs.Device("CPU_DEVICE")
         np.testing.assert_allclose(np.asarray(got.coef.to_device(cpu)), ref.coef, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(np.asarray(got.intercept.to_device(cpu)), ref.intercept, rtol=1e-9, atol=1e-12)
+
+
+def test_softmax_scores_beyond_exp_range_are_shifted():
+    """Scores far beyond exp's range (|z| ~ 2100 at the warm start; every row's score bound ||h~|| ||theta_k||
+    too, though each row of theta is small): the objective is the stable log-sum-exp value, computed quietly,
+    and the descent from there stays finite."""
+    import warnings as _w
+
+    from sims.engine.probes import LinearProbe
+
+    g = np.random.default_rng(0)
+    n, d = 40, 100
+    H = 1.0 + 0.1 * g.random((n, d))
+    y = g.integers(0, 3, n)
+    W = np.zeros((d, 3))
+    W[:, 0] = 20.0
+    b = np.array([20.0, 0.0, 0.0])
+    Z = H @ W + b
+    assert Z.max() > 2000.0
+    ref = float(np.mean(np.logaddexp.reduce(Z, axis=1) - Z[np.arange(n), y]))
+    with _w.catch_warnings():
+        _w.simplefilter("error")
+        p = fit_sgd(H, y, 3, warm_start=LinearProbe(W, b, "given"), max_iter=0, warn=False, alpha=0.0)
+        assert float(p.objective) == pytest.approx(ref, rel=1e-12)
+        q = fit_sgd(H, y, 3, warm_start=LinearProbe(W, b, "given"), max_iter=3, warn=False, alpha=1e-3)
+    assert np.isfinite(float(q.objective)) and float(q.objective) < ref
+
+
+def test_one_minibatch_epoch_by_hand():
+    """Minibatch SGD, one epoch from zero: rows in the order rng(seed, "sgd", 0).permutation(n), batches of
+    batch_size, step lr / sqrt(1 + 0), each step the unbiased minibatch gradient (1/m) sum_i h~_i (softmax(z_i)
+    - y_i)^T + alpha W (the intercept row unpenalised)."""
+    g = np.random.default_rng(8)
+    n, d, C, m, lr, alpha, seed = 7, 2, 3, 3, 0.4, 0.1, 5
+    H = g.standard_normal((n, d))
+    y = np.array([0, 1, 2, 0, 1, 2, 1])
+    p = fit_sgd(H, y, C, batch_size=m, max_iter=1, lr=lr, alpha=alpha, seed=seed, tol=0.0, warn=False,
+                warm_start="zero")
+    Ht = np.hstack([H, np.ones((n, 1))])
+    Y = np.eye(C)[y]
+    theta = np.zeros((d + 1, C))
+    perm = B.rng(seed, "sgd", 0).permutation(n)
+    for lo in range(0, n, m):
+        idx = perm[lo:lo + m]
+        Z = Ht[idx] @ theta
+        P = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        grad = Ht[idx].T @ (P - Y[idx]) / len(idx)
+        grad[:d] += alpha * theta[:d]
+        theta = theta - lr * grad
+    assert int(p.n_iter) == 1
+    np.testing.assert_allclose(p.coef, theta[:d], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(p.intercept, theta[d], rtol=1e-12, atol=1e-14)
