@@ -112,10 +112,27 @@ def test_few_shot_all_equals_full_and_more_shots_help(data, codes):
     assert np.all(acc[:, 0] < acc[:, -1])
 
 
-def test_few_shot_refuses_more_shots_than_the_smallest_class(data, codes):
+def test_few_shot_pool_continues_the_training_stream(data, codes):
+    """More shots than the smallest class holds: the pool goes on with the next rows of the same training
+    stream (equal to the first rows of a larger draw), until every class has k; the probe on k = 0 is still
+    the training set's."""
     smallest = int(np.bincount(data.y_train, minlength=N).min())
-    with pytest.raises(ValueError, match=r"^k == \d+, must be <= the smallest class size"):
-        sc.few_shot(codes[0], data, [smallest + 1])
+    k = smallest + 3
+    assert sc.few_shot_pool(data, smallest) is None and sc.few_shot_pool(data, 0) is None
+    x, y = sc.few_shot_pool(data, k)
+    assert len(y) > data.n_train and int(np.bincount(y, minlength=N).min()) >= k
+    big = sc.make_task(data.spec, len(y), 10, 7)
+    assert np.array_equal(x, big.x_train) and np.array_equal(y, big.y_train)
+    acc = sc.few_shot(codes[0], data, [k, 0])
+    assert acc[1] == pytest.approx(clean_accuracy(codes[0], data), abs=1e-12)
+    assert 0.0 < acc[0] <= 1.0
+
+
+def test_few_shot_pool_names_few_shot_when_a_class_almost_never_wins():
+    spec = FeatureSpec(3, sparsity=(0.0, 0.0, 1.0 - 1e-9))  # feature 2 fires once in 1e9 rows, never ties
+    data = sc.make_task(spec, 200, 10, 0)
+    with pytest.raises(ValueError, match=r"^few_shot contains 2, but class 2 has"):
+        sc.few_shot_pool(data, 2)
 
 
 def test_shift_specs_known_answers():

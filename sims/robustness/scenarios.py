@@ -87,6 +87,7 @@ __all__ = [
     "label_noise",
     "input_noise",
     "few_shot",
+    "few_shot_pool",
     "ood",
     "ood_test_set",
     "parse_shift",
@@ -376,12 +377,46 @@ def input_noise(W: Any, data: TaskData, scales: Any, *, kind: str = "gaussian", 
 # ---------------------------------------------------------------------------------------------------
 # few-shot
 # ---------------------------------------------------------------------------------------------------
+#: the few-shot pool grows by at most this many times max(n_train, n_classes * k) rows
+_POOL_GROWTH = 50
+
+
+def few_shot_pool(data: TaskData, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The training rows of ``data`` followed by the next rows of its training stream (``make_task``'s rows are
+    one stream), as many as needed for every class to have ``k`` samples; ``None`` when the training set already
+    has them (``k = 0`` included). Host ``(x, y)``. ValueError naming ``few_shot`` when a class stays short after
+    ``_POOL_GROWTH`` times the rows (a class that almost never wins the argmax)."""
+    C, n0 = data.n_classes, data.n_train
+    counts = np.bincount(data.y_train, minlength=C)[:C]
+    if k <= 0 or counts.min() >= k:
+        return None
+    tr = B.seed_sequence(data.seed, "train")
+    step = max(n0, C * k)
+    limit = n0 + _POOL_GROWTH * step
+    xs, ys, start = [data.x_train], [data.y_train], n0
+    while counts.min() < k:
+        if start >= limit:
+            c = int(np.argmin(counts))
+            raise ValueError(f"few_shot contains {k}, but class {c} has {int(counts[c])} samples in {start} rows of "
+                             f"the training stream; lower few_shot or the number of features")
+        x = np.asarray(B.to_numpy(sample_features(data.spec, step, tr, start=start)), dtype=np.float64)
+        y = np.asarray(B.to_numpy(make_labels(x, "argmax", tr, start=start)), dtype=np.int64)
+        xs.append(x)
+        ys.append(y)
+        counts += np.bincount(y, minlength=C)[:C]
+        start += step
+    return np.concatenate(xs), np.concatenate(ys)
+
+
 def few_shot(W: Any, data: TaskData, ks: Sequence[int], *, readout: str = "hidden", b: Any = None,
              probe: str = "ls", alpha: float = 0.0) -> np.ndarray:
     """Clean-test accuracy of probes trained on ``k`` samples per class (``k = 0``: all ``n_train``).
 
-    Subsets are stratified and nested in ``k`` (``sims.engine.generators.few_shot_indices``); a ``k`` larger
-    than the smallest class of the training set is refused. Returns ``(K, len(ks))`` (``(len(ks),)``).
+    Subsets are stratified and nested in ``k`` (``sims.engine.generators.few_shot_indices``). When a class of
+    the training set has fewer than ``max(ks)`` samples (many classes, few rows: argmax classes are equally
+    likely but their counts vary), the pool goes on with the next rows of the same training stream until every
+    class has them (:func:`few_shot_pool`); ``k = 0`` always means the training set itself. Returns
+    ``(K, len(ks))`` (``(len(ks),)``).
     """
     alpha = _check_common(readout, probe, alpha)
     ks = tuple(check_number("k", k, Interval(0, 10**8), integer=True) for k in np.atleast_1d(np.asarray(ks)).tolist())
@@ -393,15 +428,18 @@ def few_shot(W: Any, data: TaskData, ks: Sequence[int], *, readout: str = "hidde
     x_tr, y_tr = _on(data, "x_train"), _on(data, "y_train")
     x_te, y_te = _on(data, "x_test"), _on(data, "y_test")
     xp = B.get_namespace(x_tr)
-    idx = {k: None if k == 0 else few_shot_indices(y_tr, k, ss, n_classes=C) for k in ks}
+    pool = few_shot_pool(data, max(ks))
+    x_pool, y_pool = (x_tr, y_tr) if pool is None else (_dev(pool[0]), _dev(pool[1]))
+    idx = {k: None if k == 0 else few_shot_indices(y_pool, k, ss, n_classes=C) for k in ks}
     parts = []
     for kk in range(W.shape[0]):
         bk = None if b is None else b[kk, ...]
         H_tr = features(W[kk, ...], x_tr, readout=readout, b=bk)
+        H_pool = H_tr if pool is None else features(W[kk, ...], x_pool, readout=readout, b=bk)
         H_te = features(W[kk, ...], x_te, readout=readout, b=bk)
         for k in ks:
             i = idx[k]
-            Hs, ys = (H_tr, y_tr) if i is None else (xp.take(H_tr, i, axis=0), xp.take(y_tr, i, axis=0))
+            Hs, ys = (H_tr, y_tr) if i is None else (xp.take(H_pool, i, axis=0), xp.take(y_pool, i, axis=0))
             coef, icpt = _fit(Hs, ys, C, probe, alpha, False)
             parts.append(_accuracy(H_te, coef, icpt, y_te))
     out = _host(parts, (W.shape[0], len(ks)))
