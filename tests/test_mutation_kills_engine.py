@@ -556,3 +556,53 @@ def test_one_minibatch_epoch_by_hand():
     assert int(p.n_iter) == 1
     np.testing.assert_allclose(p.coef, theta[:d], rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(p.intercept, theta[d], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("sc", [0.0, 0.3])
+def test_first_lbfgs_iteration_by_hand_with_a_backtracking_line_search(sc):
+    """One L-BFGS iteration (softmax, 10 classes, two of them live) from a given start, by hand: direction
+    d = -(1/kappa) Minv g with kappa = 1/C and Minv = (M + alpha/kappa pen + 1e-8 tr(M)/d1 I)^-1; Armijo from
+    t = 1 (c1 = 1e-4, + 10 eps |F|); a failed trial t is replaced by the minimiser of the quadratic through
+    F(0), F'(0) = <g, d>, F(t), clipped to [0.1 t, 0.5 t]. Here step 1 overshoots (the curvature 1/2 of two
+    equally likely classes is 5 kappa), so the accepted step is the interpolated one."""
+    from sims.engine.probes import LinearProbe
+
+    g = np.random.default_rng(9)
+    n, d, C, alpha = 60, 3, 10, 0.01
+    H = g.standard_normal((n, d))
+    y = g.integers(0, 2, n)
+    Ht, Y = np.hstack([H, np.ones((n, 1))]), np.eye(C)[y]
+    pen = np.r_[np.ones(d), 0.0][:, None]
+
+    def F(th):
+        Z = Ht @ th
+        return float(np.mean(np.logaddexp.reduce(Z, axis=1) - (Z * Y).sum(1)) + 0.5 * alpha * ((th * pen) ** 2).sum())
+
+    def grad(th):
+        Z = Ht @ th
+        P = np.exp(Z - Z.max(1, keepdims=True))
+        P /= P.sum(1, keepdims=True)
+        return Ht.T @ (P - Y) / n + alpha * pen * th
+
+    th0 = np.zeros((d + 1, C))
+    th0[d, 2:] = -30.0
+    th0[:d, 0] = sc
+    M = Ht.T @ Ht / n
+    kappa = 1.0 / C
+    Mreg = M + (alpha / kappa) * np.diag(pen[:, 0]) + 1e-8 * (np.trace(M) / (d + 1)) * np.eye(d + 1)
+    g0 = grad(th0)
+    dv = -(1.0 / kappa) * np.linalg.solve(Mreg, g0)
+    f0, s0, t, trials = F(th0), float((g0 * dv).sum()), 1.0, []
+    for _ in range(20):
+        ft = F(th0 + t * dv)
+        trials.append(t)
+        if np.isfinite(ft) and ft <= f0 + 1e-4 * t * s0 + 10 * np.finfo(float).eps * abs(f0):
+            break
+        den = 2.0 * (ft - f0 - s0 * t)
+        t = float(np.clip(-s0 * t * t / den if den > 0 else 0.1 * t, 0.1 * t, 0.5 * t))
+    assert len(trials) == 2 and 0.1 < trials[1] < 0.5  # one backtrack, interpolated
+    p = fit_sgd(H, y, C, alpha=alpha, warm_start=LinearProbe(th0[:d], th0[d], "given"), max_iter=1, warn=False)
+    th = th0 + t * dv
+    np.testing.assert_allclose(p.coef, th[:d], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(p.intercept, th[d], rtol=1e-10, atol=1e-12)
+    assert float(p.objective) == pytest.approx(F(th), rel=1e-12)
