@@ -45,4 +45,16 @@ EQUIVALENT: dict[str, str] = {
     "(and any() over an empty selection is False on both)",
     "theory.margins_claims.x__sample__mutmut_10": "'> S' for '>= S' on a uniform draw: they differ only when the "
     "draw equals S exactly, probability <= 2^-53 per entry",
+    "theory.two_feature_claims.x__check_argmax_poly_wins_J__mutmut_30": "'<= 0.3' for '< 0.3' on a uniform draw: "
+    "differ only when the draw is exactly 0.3 (probability ~2^-53)",
+    "theory.two_feature_claims.x__check_presence_mono_wins_J__mutmut_30": "'<= 0.3' for '< 0.3' on a uniform draw: "
+    "differ only when the draw is exactly 0.3 (probability ~2^-53)",
+    "theory.two_feature_claims.x__check_argmax_poly_wins_J__mutmut_130": "'<' for '<=' in the positive control: "
+    "its point is fixed (S = 0.9, w = 3, transition (0, 0.9)) and there |J_mono - J_poly| = 6.9e-18, far from the "
+    "bound 1e-9 J = 3.2e-11",
+    "theory.two_feature_claims.x__check_argmax_poly_wins_J__mutmut_180": "'r >= 1' for 'r > 1': J_poly / J_mono "
+    "== 1.0 exactly would need J_poly == J_mono bitwise at a random point, where the claim (and every scan) has "
+    "J_poly > J_mono by at least O(w)",
+    "theory.two_feature_claims.x__check_argmax_poly_wins_J__mutmut_200": "the control's J_poly printed for J_mono: "
+    "at its fixed point they agree to 7e-18 (0.03237 both, at 5 decimals)",
 }

@@ -599,3 +599,34 @@ def test_finite_sample_accuracy_check_logic_on_stand_in_simulations(monkeypatch)
     bad = RC.verify_finite_sample(np.random.default_rng(0), pts,
                                   predict=lambda m, nt, eta: (0.5 - eta / 4 + (0.03 if nt == 400 else 0.0), 0.004))
     assert not bad.passed and "z = +6.0" in bad.evidence
+
+
+
+def test_asymptotics_check_rejects_a_separation_ratio_five_percent_off(monkeypatch):
+    """At lam = 200 J_poly / J_mono must be ((1 + w)/sqrt(1 + w^2))^2 within 1%: a J_poly 5% high fails."""
+    assert TC._check_asymptotics(np.random.default_rng(0)).passed
+    real = TF.separation
+    monkeypatch.setattr(TC.tf, "separation",
+                        lambda code, *a, **k: real(code, *a, **k) * (1.05 if code == "poly" else 1.0))
+    bad = TC._check_asymptotics(np.random.default_rng(0))
+    assert not bad.passed and bad.numbers["J_ratio"] / bad.numbers["target"] ** 2 == pytest.approx(1.05, rel=1e-3)
+
+
+def test_presence_bayes_check_scans_its_domain_and_reports_the_largest_mono_excess(monkeypatch):
+    """tf.bayes.presence_mono_wins: 60 points of the domain (S ~ U(0.05, 0.95); lam = 0 w.p. 0.3, else log-uniform
+    on [e^-4, e^1.5]; w log-uniform on [e^-2, e^2]; one noise law), max (Bayes mono - Bayes poly) <= 0 is
+    reported as max_diff; its 10^6-sample part is replaced by a stand-in here."""
+    from theory.claims import CheckResult
+
+    monkeypatch.setattr(TC, "verify_bayes", lambda p, rng, **kw: CheckResult(True, "stub", {}))
+    r = TC._check_presence_bayes_mono_wins(np.random.default_rng(4))
+    rng = np.random.default_rng(4)
+    S = rng.uniform(0.05, 0.95, 60)
+    lam = np.where(rng.random(60) < 0.3, 0.0, np.exp(rng.uniform(-4, 1.5, 60)))
+    w = np.exp(rng.uniform(-2, 2, 60))
+    noise = str(rng.choice(["gaussian", "uniform"]))
+    kw = dict(task="presence", input_noise=lam, weight=w, noise=noise)
+    d = TF.bayes_error("mono", S, **kw) - TF.bayes_error("poly", S, **kw)
+    assert r.passed and r.numbers["max_diff"] == float(d.max()) <= 1e-9
+    assert np.any(lam == 0) and np.any(lam > 1) and np.ptp(np.log(w)) > 2
+    assert r.evidence.startswith(f"{noise} noise, 60 random points: max (mono - poly) = {float(d.max()):.2e}")
