@@ -170,6 +170,19 @@ def test_trained_code_end_to_end(tmp_path):
     assert (ch.holds == 1.0).all()
 
 
+def test_amplitude_away_from_zero_end_to_end(tmp_path):
+    """Amplitude U(lo, hi) with lo > 0: the closed forms are for U(0, hi), so their columns are NaN; the figures
+    and the report are drawn without them (an all-NaN theory column once broke the Fisher panel)."""
+    out = tmp_path / "amp"
+    assert MS.main(["--quick", "--amplitude", "0.5,1", "--reps", "2", "--n-test", "200", "--code", "mono,random",
+                    "--sparsity", "0.9", "--out", str(out), "--quiet"]) == 0
+    df = pd.read_csv(out / "results.csv")
+    rd = df[df.record == "readout"]
+    assert rd["acc"].notna().all() and rd["fisher_exact"].isna().all()
+    for name in FIGS:
+        assert (out / f"margin_sweep_{name}.png").stat().st_size > 0
+
+
 def test_invalid_cells_are_empty_and_codes_refused():
     cell = {**MS.MarginConfig.quick().cells()[0]}
     assert MS.cell_fn({**cell, "code": "mono", "ratio": 2.0}, 1) == []

@@ -216,12 +216,12 @@ def plot_fisher(readout: Any, *, sparsity: float | None = None, ax: Any = None,
         st.mean_ci_plot(ax, f["ratio"], f["mean"], lo, f["mean"] + f["ci"], clip=None, color=c,
                         marker=st.marker(code), ms=5 if code == "mono" else 3, label=code, mfc=c)
         e = fex[fex["code"] == code].sort_values("ratio")
-        if len(e) and np.isfinite(e["mean"]).any():
+        if len(e) and np.isfinite(e["mean"].to_numpy(float)).any():
             ax.plot(e["ratio"], e["mean"], color=c, **st.THEORY)
     rnd = st.mean_ci(mf, ["ratio"], "fisher_random").sort_values("ratio")
     if len(rnd):
         ax.plot(rnd["ratio"], rnd["mean"], color="0.5", ls="-.", lw=0.9, label="random codes, expected (M9)")
-    if np.isfinite(fex["mean"]).any():
+    if np.isfinite(fex["mean"].to_numpy(float)).any():
         st.proxy(ax, "exact for the code (M9)", **st.THEORY)
     pos = fis["mean"].to_numpy(float)
     pos = pos[np.isfinite(pos)]
