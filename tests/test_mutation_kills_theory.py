@@ -630,3 +630,18 @@ def test_presence_bayes_check_scans_its_domain_and_reports_the_largest_mono_exce
     assert r.passed and r.numbers["max_diff"] == float(d.max()) <= 1e-9
     assert np.any(lam == 0) and np.any(lam > 1) and np.ptp(np.log(w)) > 2
     assert r.evidence.startswith(f"{noise} noise, 60 random points: max (mono - poly) = {float(d.max()):.2e}")
+
+
+@pytest.mark.parametrize("S, w, lam", [(0.2, 1.0, 0.0184012), (0.2, 0.3, 0.0143288)])
+def test_gaussian_bayes_threshold_where_two_roots_share_a_grid_interval(S, w, lam):
+    """Just below a tangency of the smoothed sub-densities (presence, poly; two roots of g = f1 - f2 merge at
+    lam ~ 0.01840 for w = 1, ~ 0.014329 for w = 0.3) the two roots lie within one grid interval, where g keeps its
+    sign at both ends and turns back: the extremum is bisected and both halves searched. The reported error is
+    the minimum of a fine scan of exact rule errors (and achieved by the reported rule)."""
+    kw = dict(task="presence", input_noise=lam, weight=w)
+    bt = TF.bayes_threshold("poly", S, **kw)
+    t = np.linspace(-w - 0.1, 1.1, 24001)
+    scan = min(float(TF.rule_error("poly", S, t, o, **kw).min()) for o in (1, -1))
+    assert float(bt["error"]) <= min(scan, S, 1 - S) + 1e-12
+    assert float(bt["error"]) == pytest.approx(float(TF.rule_error("poly", S, float(bt["threshold"]),
+                                                                   float(bt["orientation"]), **kw)), abs=1e-12)
