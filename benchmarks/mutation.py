@@ -214,11 +214,11 @@ AT_IMPORT: dict[str, tuple[str, ...]] = {
 #: trampolines cannot switch to a mutant; these tests read the registry (ids, fields, verdicts cited by the README)
 IMPORT_TIME: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "claims": (("_make_claims", "_register_all"),
-               ("tests/test_theory_claims.py::test_registry_contents_and_fields",
+               ("tests/test_mutation_kills_theory.py::test_claims_registry_is_the_documented_one",  # first: fast
+                "tests/test_theory_claims.py::test_registry_contents_and_fields",
                 "tests/test_theory_claims.py::test_registry_is_extensible",
                 "tests/test_theory_claims.py::test_cli_table_json_and_bad_input",
-                "tests/test_readme_findings.py", "tests/test_mutation_kills.py::test_claims_registry_fields",
-                "tests/test_mutation_kills_theory.py::test_claims_registry_is_the_documented_one")),
+                "tests/test_readme_findings.py", "tests/test_mutation_kills.py::test_claims_registry_fields")),
 }
 
 def _more_equivalents() -> None:
