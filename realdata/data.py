@@ -199,7 +199,9 @@ def load_npz(path: Any, required: Sequence[str], optional: Sequence[str] = (), *
         raise ValueError(f"{where} is truncated or corrupt ({type(exc).__name__}: {exc})") from None
     for k, a in out.items():
         if a.dtype.kind not in "iufb":
-            raise ValueError(f"{where}: array {k!r} has dtype {a.dtype}, must be numeric")
+            hint = (" (class names: save numpy.unique(y, return_inverse=True)[1] as integer labels)"
+                    if k.startswith("y") and a.dtype.kind in "US" else "")
+            raise ValueError(f"{where}: array {k!r} has dtype {a.dtype}, must be numeric{hint}")
     return out
 
 
