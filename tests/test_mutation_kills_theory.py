@@ -534,7 +534,11 @@ def test_paper_clean_check_reports_the_share_of_the_grid_where_poly_wins():
         assert r.numbers[f"argmax.{name}"] == 1.0
         assert f"argmax/{name}: poly better on 100%" in r.evidence
     assert r.numbers["presence.J"] == 0.0 and r.numbers["presence.bayes"] == 0.0
-    assert 0.0 <= r.numbers["presence.probe"] <= 1.0
+    # the LS probe on presence: poly better on part of the clean 19 x 11 grid (S in (0, 0.95], w in e^[-2.5, 2.5])
+    S, W = np.meshgrid(np.linspace(0, 0.95, 20)[1:], np.exp(np.linspace(-2.5, 2.5, 11)), indexing="ij")
+    d = TF.probe_error("mono", S, task="presence", weight=W) - TF.probe_error("poly", S, task="presence", weight=W)
+    assert r.numbers["presence.probe"] == float(np.mean(d > 1e-12))
+    assert 0.0 < r.numbers["presence.probe"] < 1.0
 
 
 class _Code:
