@@ -73,9 +73,7 @@ def _transition_at_level(c: float) -> tuple[float, float]:
 
 def _knots(code, task, w):
     """Knots of the noise-free law of v (E1-E2): ends of its pieces and its atom at 0."""
-    if code == "mono":
-        return {0.0, 1.0}
-    return {0.0, 1.0, -w, 1.0 - w} if task == "argmax" else {0.0, 1.0, -w, 1.0 - w}
+    return {0.0, 1.0} if code == "mono" else {0.0, 1.0, -w, 1.0 - w}  # both tasks
 
 
 @pytest.mark.parametrize("S, task, w", [(0.8, "argmax", 2.0), (0.6, "presence", 0.5)])
