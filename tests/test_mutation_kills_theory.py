@@ -647,3 +647,18 @@ def test_gaussian_bayes_threshold_where_two_roots_share_a_grid_interval(S, w, la
     assert float(bt["error"]) <= min(scan, S, 1 - S) + 1e-12
     assert float(bt["error"]) == pytest.approx(float(TF.rule_error("poly", S, float(bt["threshold"]),
                                                                    float(bt["orientation"]), **kw)), abs=1e-12)
+
+
+def test_an_infinite_threshold_is_a_constant_rule():
+    """'class 1 iff v' > -inf' is class 1 everywhere (error P(y = 2)), 'iff v' > +inf' nowhere (error P(y = 1)),
+    and the other way round for orientation -1; so the constant rules bayes_threshold reports (threshold +-inf)
+    achieve its error through rule_error. Presence: P(y = 2) = S."""
+    S = 0.3
+    for lam in (0.0, 0.5):
+        kw = dict(task="presence", input_noise=lam)
+        np.testing.assert_allclose(TF.rule_error("mono", S, [-np.inf, np.inf], 1, **kw), [S, 1 - S], rtol=1e-15)
+        np.testing.assert_allclose(TF.rule_error("poly", S, [-np.inf, np.inf], -1, **kw), [1 - S, S], rtol=1e-15)
+    bt = TF.bayes_threshold("mono", S, task="presence", input_noise=12.0)
+    assert float(bt["threshold"]) == -np.inf and float(bt["orientation"]) == 1.0
+    assert float(TF.rule_error("mono", S, bt["threshold"], bt["orientation"], task="presence", input_noise=12.0)) == \
+        pytest.approx(float(bt["error"]), abs=1e-15)

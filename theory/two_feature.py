@@ -880,10 +880,12 @@ def _rules_error(law: _Law, tau: np.ndarray, orient: np.ndarray, p1: np.ndarray 
     """Error against y of 'class 1 iff v' > tau' (orient > 0) or 'iff v' < tau' (orient < 0); ``tau``,
     ``orient`` and ``p1`` are (N, K): K rules on each of the law's N rows. With orient == 0 the fit is the
     constant p1 = P(y~ = 1): class 1 everywhere if p1 > 1/2, class 2 if p1 < 1/2, a fair coin if p1 is
-    None or 1/2."""
+    None or 1/2. An infinite threshold is a constant rule ('v' > -inf' is class 1 everywhere)."""
     t = np.where(np.isfinite(tau), tau, 0.0)
     up = law.err_up(t)
     down = 1.0 - law.err_up(t, left=True)
+    up = np.where(tau == -np.inf, law.pi2, np.where(tau == np.inf, law.pi1, up))
+    down = np.where(tau == np.inf, law.pi2, np.where(tau == -np.inf, law.pi1, down))
     const = 0.5 if p1 is None else np.where(p1 > 0.5, law.pi2, np.where(p1 < 0.5, law.pi1, 0.5))
     return np.clip(np.where(orient > 0, up, np.where(orient < 0, down, const)), 0.0, 1.0)
 
