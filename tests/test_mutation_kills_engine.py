@@ -505,9 +505,10 @@ def test_sgd_on_a_non_default_device():
         np.testing.assert_allclose(np.asarray(got.intercept.to_device(cpu)), ref.intercept, rtol=1e-9, atol=1e-12)
 
 
-def test_softmax_scores_beyond_exp_range_are_shifted():
+@pytest.mark.parametrize("scale", [1.0, 100.0])
+def test_softmax_scores_beyond_exp_range_are_shifted(scale):
     """Scores far beyond exp's range (|z| ~ 2100 at the warm start; every row's score bound ||h~|| ||theta_k||
-    too, though each row of theta is small): the objective is the stable log-sum-exp value, computed quietly,
+    too, though each row of theta is small; with large codes too): the objective is the stable log-sum-exp value, computed quietly,
     and the descent from there stays finite."""
     import warnings as _w
 
@@ -515,10 +516,10 @@ def test_softmax_scores_beyond_exp_range_are_shifted():
 
     g = np.random.default_rng(0)
     n, d = 40, 100
-    H = 1.0 + 0.1 * g.random((n, d))
+    H = scale * (1.0 + 0.1 * g.random((n, d)))  # scaled codes, scaled-down coefficients: the same scores
     y = g.integers(0, 3, n)
     W = np.zeros((d, 3))
-    W[:, 0] = 20.0
+    W[:, 0] = 20.0 / scale
     b = np.array([20.0, 0.0, 0.0])
     Z = H @ W + b
     assert Z.max() > 2000.0
@@ -606,3 +607,85 @@ def test_first_lbfgs_iteration_by_hand_with_a_backtracking_line_search(sc):
     np.testing.assert_allclose(p.coef, th[:d], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(p.intercept, th[d], rtol=1e-10, atol=1e-12)
     assert float(p.objective) == pytest.approx(F(th), rel=1e-12)
+
+
+def test_a_batch_where_only_some_problems_backtrack_equals_each_problem_alone():
+    """Label sets sharing a code: two take step 1, two must backtrack (the problems still searching are laid out
+    on their own); two converge early, two run to max_iter. Every problem's result is its fit alone."""
+    from sims.engine.probes import LinearProbe
+
+    g = np.random.default_rng(9)
+    n, d, C = 60, 3, 10
+    H = g.standard_normal((n, d))
+    yA = g.integers(0, 2, n)
+    yB = np.argmax(H @ g.standard_normal((d, C)) + g.gumbel(size=(n, C)), axis=1)
+    th0 = np.zeros((d + 1, C))
+    th0[d, 2:] = -30.0
+    start = LinearProbe(th0[:d], th0[d], "given")
+    Y = np.stack([yA, yB, yA, yB])
+    for k in (1, 8):
+        bat = fit_sgd(H, Y, C, alpha=0.01, warm_start=start, max_iter=k, warn=False)
+        for j in range(4):
+            one = fit_sgd(H, Y[j], C, alpha=0.01, warm_start=start, max_iter=k, warn=False)
+            np.testing.assert_array_equal(bat.coef[j], one.coef)
+            np.testing.assert_array_equal(bat.intercept[j], one.intercept)
+            assert int(bat.n_iter[j]) == int(one.n_iter) and float(bat.objective[j]) == float(one.objective)
+    assert list(bat.n_iter) == [3, 8, 3, 8]
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "gd"])
+def test_objective_at_zero_is_the_closed_form_for_both_solvers(solver):
+    H, y = _sgd_data()
+    p = fit_sgd(H, y, 3, solver=solver, warm_start="zero", max_iter=0, warn=False)
+    assert float(p.objective) == math.log(3)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "logistic", "hinge"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_one_minibatch_epoch_by_hand_every_loss_and_weights(loss, weighted):
+    """One minibatch epoch from zero by hand for every loss, with or without sample weights: each step is
+    lr times the unbiased minibatch gradient (n/m) sum_{i in b} r_i h~_i (dloss/dz_i)^T + alpha W, r_i = w_i /
+    sum w; dloss/dz = softmax(z) - y, sigmoid(z) - y (one-vs-rest), -2 t max(0, 1 - t z) (squared hinge)."""
+    g = np.random.default_rng(8)
+    n, d, C, m, lr, alpha, seed = 7, 2, 3, 3, 0.3, 0.1, 5
+    H = g.standard_normal((n, d))
+    y = np.array([0, 1, 2, 0, 1, 2, 1])
+    w = np.linspace(0.5, 2.0, n) if weighted else np.ones(n)
+    p = fit_sgd(H, y, C, loss=loss, batch_size=m, max_iter=1, lr=lr, alpha=alpha, seed=seed, tol=0.0, warn=False,
+                warm_start="zero", sample_weight=w if weighted else None)
+    Ht, Y = np.hstack([H, np.ones((n, 1))]), np.eye(C)[y]
+    r = w / w.sum()
+    theta = np.zeros((d + 1, C))
+    perm = B.rng(seed, "sgd", 0).permutation(n)
+    for lo in range(0, n, m):
+        idx = perm[lo:lo + m]
+        Z = Ht[idx] @ theta
+        if loss == "softmax":
+            P = np.exp(Z - Z.max(axis=1, keepdims=True))
+            D = P / P.sum(axis=1, keepdims=True) - Y[idx]
+        elif loss == "logistic":
+            D = 1.0 / (1.0 + np.exp(-Z)) - Y[idx]
+        else:
+            T = 2.0 * Y[idx] - 1.0
+            D = -2.0 * T * np.maximum(0.0, 1.0 - T * Z)
+        grad = Ht[idx].T @ (D * (r[idx] * n / len(idx))[:, None])
+        grad[:d] += alpha * theta[:d]
+        theta = theta - lr * grad
+    np.testing.assert_allclose(p.coef, theta[:d], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(p.intercept, theta[d], rtol=1e-12, atol=1e-14)
+
+
+def test_padded_layout_after_some_problems_leave_equals_each_problem_alone():
+    """Two codes with 12 label sets each: when problems converge at different iterations, the remaining ones are
+    re-laid out in padded groups (a slot order other than the identity); every result is still the fit alone."""
+    g = np.random.default_rng(3)
+    n, d, C = 30, 2, 3
+    H = g.standard_normal((2, n, d))
+    Y = g.integers(0, C, (2, 12, n))
+    bat = fit_sgd(H, Y, C, tol=1e-6, warm_start="zero")
+    assert len(set(np.asarray(bat.n_iter).ravel().tolist())) > 1
+    for a in range(2):
+        for j in range(12):
+            one = fit_sgd(H[a], Y[a, j], C, tol=1e-6, warm_start="zero")
+            np.testing.assert_array_equal(bat.coef[a, j], one.coef)
+            assert int(bat.n_iter[a, j]) == int(one.n_iter)
