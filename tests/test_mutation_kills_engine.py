@@ -689,3 +689,23 @@ def test_padded_layout_after_some_problems_leave_equals_each_problem_alone():
             one = fit_sgd(H[a], Y[a, j], C, tol=1e-6, warm_start="zero")
             np.testing.assert_array_equal(bat.coef[a, j], one.coef)
             assert int(bat.n_iter[a, j]) == int(one.n_iter)
+
+
+def test_layout_width_minimises_the_modelled_cost():
+    """_layout: L' minimises slots * (1 + 0.1 / L') (padding against narrow matmuls): 10 + 9 items of two codes
+    go to two groups of 10 slots (one padded: 20 x 1.01 < 19 x 1.1), 3 + 1 items to single slots."""
+    from sims.engine.lbfgs import _layout, _Problems
+
+    def problems(counts):
+        group = np.repeat(np.arange(len(counts)), counts)
+        P, G, n, d1, C = len(group), len(counts), 4, 2, 3
+        z = np.zeros
+        return _Problems(Hg=z((G, n, d1)), rw=None, hmax=z(G), Minv=z((G, d1, d1)), A=z((P, d1, C)), alpha=z(P),
+                         ys=z((P, n), dtype=np.int64), group=group, loss="softmax", pen=np.ones((d1, 1)), n_classes=C)
+
+    xp = B.get_namespace(np.zeros(1))
+    lay = _layout(xp, problems([10, 9]), np.arange(19))
+    assert (lay.G, lay.L) == (2, 10) and lay.order is not None
+    np.testing.assert_array_equal(np.asarray(lay.order), list(range(10)) + list(range(10, 19)) + [10])
+    lay = _layout(xp, problems([3, 1]), np.arange(4))
+    assert (lay.G, lay.L) == (4, 1) and lay.order is None
