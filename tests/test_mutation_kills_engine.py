@@ -559,17 +559,18 @@ def test_one_minibatch_epoch_by_hand():
     np.testing.assert_allclose(p.intercept, theta[d], rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("sc", [0.0, 0.3])
-def test_first_lbfgs_iteration_by_hand_with_a_backtracking_line_search(sc):
+@pytest.mark.parametrize("sc,C,backtracks", [(0.0, 10, 1), (0.3, 10, 1), (0.3, 40, 2)])
+def test_first_lbfgs_iteration_by_hand_with_a_backtracking_line_search(sc, C, backtracks):
     """One L-BFGS iteration (softmax, 10 classes, two of them live) from a given start, by hand: direction
     d = -(1/kappa) Minv g with kappa = 1/C and Minv = (M + alpha/kappa pen + 1e-8 tr(M)/d1 I)^-1; Armijo from
     t = 1 (c1 = 1e-4, + 10 eps |F|); a failed trial t is replaced by the minimiser of the quadratic through
     F(0), F'(0) = <g, d>, F(t), clipped to [0.1 t, 0.5 t]. Here step 1 overshoots (the curvature 1/2 of two
-    equally likely classes is 5 kappa), so the accepted step is the interpolated one."""
+    equally likely classes is 5 kappa; 20 kappa with 40 classes: two backtracks), so the accepted step is the
+    interpolated one."""
     from sims.engine.probes import LinearProbe
 
     g = np.random.default_rng(9)
-    n, d, C, alpha = 60, 3, 10, 0.01
+    n, d, alpha = 60, 3, 0.01
     H = g.standard_normal((n, d))
     y = g.integers(0, 2, n)
     Ht, Y = np.hstack([H, np.ones((n, 1))]), np.eye(C)[y]
@@ -601,7 +602,8 @@ def test_first_lbfgs_iteration_by_hand_with_a_backtracking_line_search(sc):
             break
         den = 2.0 * (ft - f0 - s0 * t)
         t = float(np.clip(-s0 * t * t / den if den > 0 else 0.1 * t, 0.1 * t, 0.5 * t))
-    assert len(trials) == 2 and 0.1 < trials[1] < 0.5  # one backtrack, interpolated
+    assert len(trials) == 1 + backtracks  # interpolated steps strictly inside their clip range:
+    assert all(0.1 * a < b < 0.5 * a for a, b in zip(trials, trials[1:]))
     p = fit_sgd(H, y, C, alpha=alpha, warm_start=LinearProbe(th0[:d], th0[d], "given"), max_iter=1, warn=False)
     th = th0 + t * dv
     np.testing.assert_allclose(p.coef, th[:d], rtol=1e-10, atol=1e-12)
