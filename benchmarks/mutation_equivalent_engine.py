@@ -34,11 +34,6 @@ EQUIVALENT: dict[str, str] = {
     "sims.engine.lbfgs.x__fg_slots__mutmut_350": "the chunks' results from the pool discarded and every chunk "
     "computed again in the calling thread: chunk() is deterministic (same inputs, same errstate), so the same "
     "partial sums are added in the same order, bit for bit; only the cost doubles",
-    "sims.engine.lbfgs.x__layout__mutmut_100": "identity never detected (Gp * Lp != B contradicts order == "
-    "arange(B), which has Gp * Lp entries): the layout always carries order / pos, and gathering with the identity "
-    "permutation (xp.take) copies the same values",
-    "sims.engine.lbfgs.x__layout__mutmut_150": "pos kept for an identity layout: pos = slot = arange(B) then, and "
-    "_fg's take(f, pos), take(g, pos) copy the same values",
     "sims.engine.lbfgs.x__lbfgs__mutmut_50": "dtype=float64 left out of rho's zeros: the default floating dtype of "
     "every supported namespace (numpy, array_api_strict, CuPy) is float64",
     "sims.engine.lbfgs.x__lbfgs__mutmut_260": "'> 0' for '>= 0' in the descent test: <g, d> == 0 needs g == 0 (d = "

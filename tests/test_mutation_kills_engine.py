@@ -695,7 +695,8 @@ def test_padded_layout_after_some_problems_leave_equals_each_problem_alone():
 
 def test_layout_width_minimises_the_modelled_cost():
     """_layout: L' minimises slots * (1 + 0.1 / L') (padding against narrow matmuls): 10 + 9 items of two codes
-    go to two groups of 10 slots (one padded: 20 x 1.01 < 19 x 1.1), 3 + 1 items to single slots."""
+    go to two groups of 10 slots (one padded: 20 x 1.01 < 19 x 1.1), 3 + 1 items to single slots, the identity
+    layout (order and pos None, as _Layout documents)."""
     from sims.engine.lbfgs import _layout, _Problems
 
     def problems(counts):
@@ -710,4 +711,4 @@ def test_layout_width_minimises_the_modelled_cost():
     assert (lay.G, lay.L) == (2, 10) and lay.order is not None
     np.testing.assert_array_equal(np.asarray(lay.order), list(range(10)) + list(range(10, 19)) + [10])
     lay = _layout(xp, problems([3, 1]), np.arange(4))
-    assert (lay.G, lay.L) == (4, 1) and lay.order is None
+    assert (lay.G, lay.L) == (4, 1) and lay.order is None and lay.pos is None  # the identity: no gathers
