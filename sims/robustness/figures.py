@@ -513,36 +513,35 @@ def training_sizes_figure(summary: Any, config: Any = None) -> Any:
     return fig
 
 
-def few_shot_figure(summary: Any, config: Any = None) -> Any:
-    """Few-shot accuracy per sparsity (at --fig-m)."""
+def _per_sparsity_figure(summary: Any, config: Any, scenario: str, plot: Any, *, ncols: int, panel_height: float,
+                        title: str, footnote: str, **finish: Any) -> Any:
+    """One panel per sparsity of ``scenario`` (at --fig-m), each drawn by ``plot(summary, sparsity=, m=, ax=)``."""
     cfg = _config(config, summary)
     _, m = _defaults(summary, None, cfg.fig_m if cfg else None)
-    Ss = sorted(set(_select(summary, m=m, scenario="few_shot")["sparsity"])) or [None]
+    Ss = sorted(set(_select(summary, m=m, scenario=scenario)["sparsity"])) or [None]
     with st.context():
-        fig, axes = st.panels(len(Ss), ncols=min(3, len(Ss)), panel_height=2.0,
+        fig, axes = st.panels(len(Ss), ncols=min(ncols, len(Ss)), panel_height=panel_height,
                               width=st.MAX_WIDTH_IN if len(Ss) > 1 else 4.2)
         for ax, S in zip(axes, Ss):
-            plot_few_shot(summary, sparsity=S, m=m, ax=ax)
-        st.finish(fig, title=f"Few-shot: probe on k samples per class (m = {m})", footnote=_footnote(
-            "Mean and 95% t-interval band over replicates, clipped to [0, 1].", cfg))
+            plot(summary, sparsity=S, m=m, ax=ax)
+        st.finish(fig, title=f"{title} (m = {m})", footnote=_footnote(footnote, cfg), **finish)
     return fig
+
+
+def few_shot_figure(summary: Any, config: Any = None) -> Any:
+    """Few-shot accuracy per sparsity (at --fig-m)."""
+    return _per_sparsity_figure(summary, config, "few_shot", plot_few_shot, ncols=3, panel_height=2.0,
+                                title="Few-shot: probe on k samples per class",
+                                footnote="Mean and 95% t-interval band over replicates, clipped to [0, 1].")
 
 
 def ood_figure(summary: Any, config: Any = None) -> Any:
     """Out-of-distribution accuracy per sparsity (at --fig-m)."""
-    cfg = _config(config, summary)
-    _, m = _defaults(summary, None, cfg.fig_m if cfg else None)
-    Ss = sorted(set(_select(summary, m=m, scenario="ood")["sparsity"])) or [None]
-    with st.context():
-        fig, axes = st.panels(len(Ss), ncols=min(2, len(Ss)), panel_height=2.1,
-                              width=st.MAX_WIDTH_IN if len(Ss) > 1 else 4.2)
-        for ax, S in zip(axes, Ss):
-            plot_ood(summary, sparsity=S, m=m, ax=ax)
-        st.finish(fig, title=f"Out of distribution: test-time shifts (m = {m})", footnote=_footnote(
-            "Probe trained in distribution, tested on shifted feature laws (density: firing probabilities "
-            "scaled; amplitude: range of active features; frequency: firing mass tilted across features). "
-            "Bars: mean; whiskers: 95% t-interval over replicates, clipped to [0, 1].", cfg), hspace=0.9)
-    return fig
+    return _per_sparsity_figure(
+        summary, config, "ood", plot_ood, ncols=2, panel_height=2.1, title="Out of distribution: test-time shifts",
+        footnote="Probe trained in distribution, tested on shifted feature laws (density: firing probabilities "
+                 "scaled; amplitude: range of active features; frequency: firing mass tilted across features). "
+                 "Bars: mean; whiskers: 95% t-interval over replicates, clipped to [0, 1].", hspace=0.9)
 
 
 def phase_figure(differences: Any, boundaries: Any = None, config: Any = None) -> Any:
