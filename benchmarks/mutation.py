@@ -17,7 +17,10 @@ would answer from the cache). mutmut's progress goes to ``$TMPDIR/mutation-<grou
 Score = killed / (mutants - judged equivalent), where killed counts mutmut's "killed", "timeout" and
 "caught by type check" verdicts, plus the survivors of ``AT_IMPORT`` (code run once at import, which mutmut's
 trampolines cannot switch; likewise every mutant of the functions of ``IMPORT_TIME``) whose listed tests fail when
-the mutant is applied to a fresh copy of the source.
+the mutant is applied to a fresh copy of the source. "Fail" is any pytest exit other than 0, among them 2 and 4 (a
+mutant that breaks the import of a module the tests or ``conftest.py`` load is a collection error, and it fails the
+default test run as surely as a failed assertion), counted only when the same tests pass (exit 0) on an unmutated
+copy made the same way (run once per test list): a failure of the copy itself is never credited to a mutant.
 The survivors judged equivalent (no input in the function's documented domain can tell them apart: e.g.
 ``device=None`` on the host, a keyword equal to its default) are listed with the reason in ``EQUIVALENT`` below;
 mutant names number the mutants within one function, so an edit of that function renumbers them. Writes
@@ -331,7 +334,7 @@ def run_group(name: str, sample: int, children: int, timeout: float) -> dict:
     for k, tests_k in applied.items():
         if verdicts.get(k) in ("survived", "no tests"):
             rc, _ = _run_applied(k, diffs[k], tests_k)
-            if rc == 1:
+            if _fails(rc, tests_k):
                 verdicts[k] = "killed (applied)"
     counts: dict[str, int] = {}
     for v in verdicts.values():
@@ -388,22 +391,36 @@ def apply_diff(source: str, diff: list[str], function: str) -> str:
     return out
 
 
-def _run_applied(mutant: str, diff: list[str], tests: tuple[str, ...] | list[str]) -> tuple[int, list[str]]:
+def _run_applied(mutant: str | None, diff: list[str] | None,
+                 tests: tuple[str, ...] | list[str]) -> tuple[int, list[str]]:
     """Apply ``diff`` (mutmut's diff of ``mutant``) to a fresh copy of the repository and run ``tests`` there:
-    (pytest's exit status, its FAILED / ERROR lines)."""
-    path = diff[0].removeprefix("--- ").strip()
+    (pytest's exit status, its FAILED / ERROR lines). ``diff=None``: the unmutated copy (the baseline)."""
     with tempfile.TemporaryDirectory(prefix="mutant-") as tmp:
         work = Path(tmp)
         for part in ("sims", "theory", "tests"):
             shutil.copytree(ROOT / part, work / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         for name in ("pyproject.toml", "README.md"):
             shutil.copy2(ROOT / name, work / name)
-        target = work / path
-        target.write_text(apply_diff(target.read_text(), diff, _function_name(mutant)))
+        if diff is not None:
+            target = work / diff[0].removeprefix("--- ").strip()
+            target.write_text(apply_diff(target.read_text(), diff, _function_name(mutant)))
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
                              cwd=work, env=env, capture_output=True, text=True)
     return res.returncode, [ln for ln in res.stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))]
+
+
+_BASELINE: dict[tuple[str, ...], int] = {}
+
+
+def _fails(rc: int, tests: tuple[str, ...] | list[str]) -> bool:
+    """Whether pytest's exit ``rc`` on a mutant is a kill: not 0, and the same tests pass on an unmutated copy."""
+    if rc == 0:
+        return False
+    key = tuple(tests)
+    if key not in _BASELINE:
+        _BASELINE[key] = _run_applied(None, None, key)[0]
+    return _BASELINE[key] == 0
 
 
 def check_mutant(mutant: str, tests: list[str]) -> int:
@@ -414,9 +431,14 @@ def check_mutant(mutant: str, tests: list[str]) -> int:
     if entry is None or not entry["diff"]:
         raise SystemExit(f"no stored diff for {mutant} in {OUT}")
     rc, failed = _run_applied(mutant, entry["diff"], tests)
-    verdict = "killed" if rc == 1 else ("survived" if rc == 0 else f"error (pytest exit {rc})")
+    if rc == 0:
+        verdict = "survived"
+    elif _fails(rc, tests):
+        verdict = "killed" + ("" if rc == 1 else f" (pytest exit {rc})")
+    else:
+        verdict = f"not decided: pytest exit {rc}, and {_BASELINE[tuple(tests)]} on the unmutated copy"
     print(f"{mutant}: {verdict}" + "".join(f"\n    {ln[:160]}" for ln in failed))
-    return 0 if rc == 1 else 1
+    return 0 if verdict.startswith("killed") else 1
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
