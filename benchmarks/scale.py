@@ -12,9 +12,10 @@ its own wall time and peak resident set size, ``ru_maxrss``). Parts:
   summed seconds of its cells and of the cells without the frame code). At n = 1024 and 4096 these are the
   acceptance sizes of the frame and of ``--n-features 4096 --m 1024 --quick``. The cost exponent of each
   stage is the slope of log(seconds) on log(n) (least squares over the sizes), likewise for the memory;
-* ``job``    the main job on its default grid at n = 1024, m = 256 (``--n-features 1024 --m 256``), serial
-  and with ``--workers 2`` (two local processes; ``--parts workers`` runs this half alone). CPU seconds include
-  the worker processes; the peak RSS is the largest of the parent and any one worker;
+* ``job``    the main job on its default grid at n = 1024, m = 256 (``--n-features 1024 --m 256``) as a user
+  types it (``--workers auto``, its default: two local processes on 2 cores) and with ``--workers serial``
+  (``--parts serial`` runs this half alone). CPU seconds include the worker processes; the peak RSS is the
+  largest of the parent and any one worker;
 * ``memory`` ``--quick --n-test 1000000 --reps 100``: the budget check (chunk size, estimated peak), and
   with ``--full-memory-run`` the whole run (about 40 min on 2 cores), its wall time and peak RSS;
 * ``dask``   a grid where the cells dominate (``--n-features 512 --m 128``, default grid: 42 cells of about a
@@ -173,8 +174,8 @@ def curve(sizes: list[int], repeats: int) -> dict:
             "exponents": exps}
 
 
-def job(repeats: int, workers: int | None = None) -> dict:
-    """The main job at n = 1024, m = 256 (default grid): serial, or with ``--workers N`` local processes."""
+def job(repeats: int, workers: str | None = None) -> dict:
+    """The main job at n = 1024, m = 256 (default grid): as typed (``--workers auto``), or with ``--workers``."""
     extra = () if workers is None else ("--workers", str(workers))
     return _median_runs(lambda: job_run("--n-features", "1024", "--m", "256", *extra), repeats,
                         "margin_sweep --n-features 1024 --m 256" + "".join(f" {e}" for e in extra))
@@ -203,7 +204,7 @@ def dask(repeats: int) -> dict:
     """Serial vs Dask with 1 and 2 local workers on a grid where cells dominate; the three are run in turn
     (serial, 1 worker, 2 workers, then again), so that a drifting machine load affects them alike."""
     grid = ("--n-features", "512", "--m", "128")
-    modes = (("serial", ()), ("dask_1", ("--scheduler", "local", "--workers", "1")),
+    modes = (("serial", ("--workers", "serial")), ("dask_1", ("--scheduler", "local", "--workers", "1")),
              ("dask_2", ("--scheduler", "local", "--workers", "2")))
     runs: dict[str, list] = {label: [] for label, _ in modes}
     for k in range(repeats):
@@ -228,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="64,256,1024,4096", help="n values of the cost curve (m = n/4)")
     ap.add_argument("--repeats", type=int, default=3, help="fresh-process runs per measurement (median)")
     ap.add_argument("--parts", default="curve,job,memory,dask",
-                    help="comma-separated: curve, job, memory, dask; workers: only the --workers 2 half of job")
+                    help="comma-separated: curve, job, memory, dask; serial: only the --workers serial half of job")
     ap.add_argument("--full-memory-run", action="store_true", help="run --n-test 1000000 --reps 100 to the end")
     ap.add_argument("--json", metavar="PATH", default=None,
                     help="write the result for the report (e.g. benchmarks/results/scale.json); parts not run "
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sizes = [int(v) for v in args.sizes.split(",")]
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    bad = [p for p in parts if p not in ("curve", "job", "workers", "memory", "dask")]
+    bad = [p for p in parts if p not in ("curve", "job", "serial", "memory", "dask")]
     if bad or args.repeats < 1 or any(n < 8 or n % 4 for n in sizes):
         ap.error(f"--parts {bad!r} / --repeats {args.repeats} / --sizes {args.sizes}: parts among curve, "
                  "job, memory, dask; repeats >= 1; sizes multiples of 4, >= 8")
@@ -257,8 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         details["curve"] = curve(sizes, args.repeats)
     if "job" in parts:
         details["job_1024"] = job(args.repeats)
-    if "job" in parts or "workers" in parts:
-        details["job_1024_workers_2"] = job(args.repeats, workers=2)
+    if "job" in parts or "serial" in parts:
+        details["job_1024_serial"] = job(args.repeats, workers="serial")
+    details.pop("job_1024_workers_2", None)  # before --workers auto: serial was the default, 2 workers the option
     if "memory" in parts:
         details["memory"] = memory(args.full_memory_run)
     if "dask" in parts:
@@ -270,9 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         headline = details.get("job_1024", {}).get("median_seconds")
         if headline is None:
             raise SystemExit("--json needs the 'job' part (now or in the existing file): it is the headline number")
-        w2 = details.get("job_1024_workers_2", {}).get("median_seconds")
+        ser = details.get("job_1024_serial", {}).get("median_seconds")
         note = (f"median of {args.repeats} fresh-process runs of python -m sims.margin_sweep --n-features 1024 --m 256 "
-                "(target < 60 s on 2 cores), serial" + (f"; with --workers 2: {w2:.1f} s" if w2 else "")
+                "(target < 60 s on 2 cores; its default --workers auto runs two processes here)"
+                + (f"; with --workers serial: {ser:.1f} s" if ser else "")
                 + "; cost curves over n = " + ", ".join(map(str, sizes)) + " in details")
         benchjson.write(args.json, benchmark="scale",
                         workload="python -m sims.margin_sweep --n-features 1024 --m 256 (default grid), fresh process",

@@ -202,3 +202,27 @@ def test_pooled_fisher_estimate_matches_exact():
     est = margin_cell._pooled_fisher(x @ G[:, :r], z @ G[:, :r], y, lams)
     exact = T.fisher_separation_code(G, r, S, lams)
     assert np.allclose(est, exact, rtol=0.03)
+
+
+def test_workers_default_is_auto_serial_for_small_grids(tmp_path, monkeypatch):
+    """The main job's --workers defaults to auto: the --quick grid (about 2e6 multiply-adds) stays serial, the
+    default grid (about 4e8) and anything larger start one process per core; an explicit value wins."""
+    from sims.sweep import executors
+
+    assert MS.build_parser().parse_args([]).workers == "auto"
+    assert MS.build_parser().parse_args(["--workers", "serial"]).workers == "serial"
+    quick, default = MS.MarginConfig.quick(), MS.MarginConfig()
+    assert quick.work_estimate(quick.cells()) < executors.AUTO_MIN_WORK <= default.work_estimate(default.cells())
+    # empty cells (mono at ratio > 1, antipodal at ratio > 2) cost nothing; trained codes add their training
+    both = MS.MarginConfig(code=("mono", "random"), ratio=(2.0,))
+    rnd2 = dataclasses.replace(both, code=("random",))
+    assert both.work_estimate(both.cells()) == rnd2.work_estimate(rnd2.cells()) > 0
+    tr = MS.MarginConfig(code=("trained",), ratio=(1.0,), sparsity=(0.9,))
+    rnd = dataclasses.replace(tr, code=("random",))
+    assert tr.work_estimate(tr.cells()) > rnd.work_estimate(rnd.cells()) > 0
+    assert MS.MarginConfig().worker_bytes() > 0
+    assert MS.main(["--quick", "--quiet", "--out", str(tmp_path / "q")]) == 0
+    eng = json.loads((tmp_path / "q" / "manifest.json").read_text())["executor"]
+    assert eng["kind"] == "serial" and eng["auto"] is True
+    with pytest.raises(SystemExit):
+        MS.build_parser().parse_args(["--workers", "many"])

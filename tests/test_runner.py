@@ -490,3 +490,52 @@ def test_workers_and_resource_tracker_exit_when_the_parent_is_killed(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of this test's own process group
         except ProcessLookupError:
             pass
+
+
+# ---------------------------------------------------------------------------------------------
+# workers="auto"
+
+
+def test_auto_workers_rule():
+    from sims.sweep.executors import AUTO_MAX_WORKERS, AUTO_MIN_WORK, auto_workers
+
+    big = 10 * AUTO_MIN_WORK
+    assert auto_workers(10, None, cpus=8) is None  # no estimate: serial
+    assert auto_workers(10, AUTO_MIN_WORK / 2, cpus=8) is None  # too little work to repay start-up
+    assert auto_workers(10, AUTO_MIN_WORK, cpus=2) == 2
+    assert auto_workers(10, big, cpus=64) == AUTO_MAX_WORKERS
+    assert auto_workers(3, big, cpus=64) == 3  # at most one per missing cell
+    assert auto_workers(1, big, cpus=64) is None
+    assert auto_workers(10, big, cpus=1) is None
+    # half of the memory holds 2 workers of 5 GB in 24 GB, none of 13 GB
+    assert auto_workers(10, big, 5e9, cpus=8, memory=24e9) == 2
+    assert auto_workers(10, big, 13e9, cpus=8, memory=24e9) is None
+    assert auto_workers(10, float("nan"), cpus=8) is None
+
+
+@dataclass(frozen=True)
+class _BigTiny(TinyConfig):
+    """TinyConfig whose work estimate asks for processes under workers='auto'."""
+
+    def work_estimate(self, cells):
+        return 1e12 * len(cells)
+
+
+def test_workers_auto_chooses_by_estimate_and_gives_the_serial_results(tmp_path, monkeypatch):
+    from sims.sweep import executors
+
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 2)
+    serial = run_sweep(TinyConfig(), cell_fn, out_dir=tmp_path / "s", quiet=True, workers="serial")
+    small = run_sweep(TinyConfig(), cell_fn, out_dir=tmp_path / "a", quiet=True, workers="auto")
+    assert serial.executor["kind"] == "serial" and "auto" not in serial.executor
+    assert small.executor["kind"] == "serial" and small.executor["auto"] is True  # no estimate: serial
+    big = run_sweep(_BigTiny(), cell_fn, out_dir=tmp_path / "b", quiet=True, workers="auto")
+    assert big.executor["kind"] == "processes" and big.executor["workers"] == 2 and big.executor["auto"] is True
+    assert json.loads((tmp_path / "b" / "manifest.json").read_text())["executor"]["workers"] == 2
+    assert serial.results_csv.read_bytes() == small.results_csv.read_bytes() == big.results_csv.read_bytes()
+    # a cell function that cannot be pickled runs serially under auto (an explicit worker count refuses it)
+    local = lambda cell, seed: cell_fn(cell, seed)  # noqa: E731
+    lam = run_sweep(_BigTiny(), local, out_dir=tmp_path / "l", quiet=True, workers="auto")
+    assert lam.executor["kind"] == "serial"
+    with pytest.raises(TypeError, match="cannot be sent to worker processes"):
+        run_sweep(_BigTiny(), local, out_dir=tmp_path / "l2", quiet=True, workers=2)

@@ -70,7 +70,8 @@ def build_parser() -> cli.ArgumentParser:
                    help="memory for the arrays of one cell, in GB, in [0.05, 1024]: test samples are evaluated in "
                         "chunks that fit (per worker process); a config that cannot fit is refused up front "
                         f"(default: {d.memory_budget:g})")
-    cli.add_run_arguments(p, quick_help="a tiny grid for CI (seconds): codes mono,random,frame, ratios 1,2, n=24, m=8")
+    cli.add_run_arguments(p, quick_help="a tiny grid for CI (seconds): codes mono,random,frame, ratios 1,2, n=24, m=8",
+                          workers_default="auto")
     return p
 
 

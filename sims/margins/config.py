@@ -137,6 +137,25 @@ class MarginConfig(SweepConfig):
         check_number("memory_budget", self.memory_budget, Interval(0.05, 1024.0, "[]"))
         memory_plan(self)  # raises when even the smallest chunk of test samples does not fit
 
+    def work_estimate(self, cells: list[dict]) -> float:
+        """Rough multiply-adds of ``cells`` (``--workers auto`` starts processes above
+        ``sims.sweep.executors.AUTO_MIN_WORK``): per valid cell and replicate, the test and training samples
+        through the ``m x n`` code and readouts, plus a trained code's steps."""
+        n, m = self.n_features, self.m
+        total = 0.0
+        for c in cells:
+            if not cell_is_valid(c["code"], n_rep_of(c["ratio"], m), m):
+                continue
+            total += self.reps * (self.n_test + max(self.n_train)) * n * m
+            if c["code"] == "trained":
+                total += 4.0 * self.toy_steps * self.toy_batch * n * m
+        return total
+
+    def worker_bytes(self) -> float:
+        """One process's estimated peak: :func:`memory_plan`'s over the grid's ratios, plus its data cache."""
+        plan = memory_plan(self)
+        return plan.peak + CACHE_SHARE * plan.budget
+
     @classmethod
     def quick(cls) -> "MarginConfig":
         """A tiny grid for smoke tests and CI (about a second of compute)."""

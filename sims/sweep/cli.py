@@ -34,7 +34,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from sims.sweep.executors import DEFAULT_SCHEDULER_TIMEOUT, MAX_WORKERS
+from sims.sweep.executors import AUTO_MAX_WORKERS, DEFAULT_SCHEDULER_TIMEOUT, MAX_WORKERS
 from sims.sweep.config import _qualified
 from sims.sweep.runner import RunResult, SweepConfig, SweepInterrupted, run_sweep
 
@@ -146,8 +146,19 @@ def _cells_per_task(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"{text!r} must be 'auto' or an integer") from None
 
 
-def add_run_arguments(parser: argparse.ArgumentParser, *, quick_help: str | None = None) -> None:
-    """Add the flags every sweep CLI shares (group "run")."""
+def _workers(text: str) -> int | str:
+    if text in ("auto", "serial"):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 'auto', 'serial' or an integer") from None
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, *, quick_help: str | None = None,
+                      workers_default: str | None = None) -> None:
+    """Add the flags every sweep CLI shares (group "run"); ``workers_default``: ``--workers``'s default (None:
+    serial; ``"auto"``: see ``sims.sweep.executors.auto_workers``)."""
     g = parser.add_argument_group("run")
     g.add_argument("--out", metavar="DIR", default=None,
                    help="output folder (results.csv, manifest.json, figures, cells/ cache); rerunning "
@@ -159,9 +170,11 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, quick_help: str | None
     g.add_argument("--config", metavar="FILE", default=None,
                    help="rerun a saved config: a run folder's config.json (or a JSON config); flags given beside it "
                         "override its values")
-    g.add_argument("--workers", type=int, default=None, metavar="N",
+    g.add_argument("--workers", type=_workers, default=workers_default, metavar="N",
                    help=f"run cells in N local processes (1..{MAX_WORKERS}); with --scheduler local: "
-                        "the number of Dask workers. Default: serial, in this process")
+                        "the number of Dask workers; 'serial': in this process; 'auto': one process per core "
+                        f"(at most {AUTO_MAX_WORKERS}) when the grid's estimated work repays starting them, else serial. "
+                        f"Default: {workers_default or 'serial'}. Results do not depend on it")
     g.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run cells on Dask: a scheduler address (tcp://host:8786) or 'local' for a "
                         "LocalCluster (needs the 'dist' extra)")

@@ -294,6 +294,15 @@ class SweepConfig:
             text += "; " + ", ".join(fixed)
         return text + f"; seed {self.seed}"
 
+    def work_estimate(self, cells: list[dict[str, Any]]) -> float | None:
+        """About how many multiply-adds ``cells`` cost (``workers="auto"`` starts processes only when it is
+        large; see ``sims.sweep.executors.auto_workers``). Default: None, no estimate (auto stays serial)."""
+        return None
+
+    def worker_bytes(self) -> float | None:
+        """Estimated peak bytes of one process computing cells (caps ``workers="auto"``); default None."""
+        return None
+
     def figure_stem(self, what: str) -> str:
         """File stem of a figure: ``<name>_<what>`` (a run folder holds one config)."""
         return f"{self.display_name()}_{what}"

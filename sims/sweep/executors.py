@@ -1,6 +1,9 @@
 """Where sweep cells run: one ``concurrent.futures.Executor`` interface, three engines.
 
-- ``serial`` (default): in this process, one task at a time; needs nothing.
+- ``serial`` (the library's default): in this process, one task at a time; needs nothing.
+- ``auto`` (``--workers auto``, the main job's default): :func:`auto_workers` picks ``processes`` with one worker per
+  usable core (at most :data:`AUTO_MAX_WORKERS`, at most one per missing cell, as many as half the machine's memory
+  holds at the config's per-worker estimate) when the config's work estimate repays starting them, else serial.
 - ``processes`` (``--workers N``): ``concurrent.futures.ProcessPoolExecutor`` with the ``spawn`` start
   method (``fork`` is unsafe once threads exist - tqdm, BLAS, a Dask client; on this 2-core machine
   spawn and forkserver both start a worker in about 0.15-0.2 s, so the simplest safe one is used).
@@ -36,6 +39,9 @@ __all__ = [
     "START_METHOD",
     "SerialExecutor",
     "ExecutorHandle",
+    "AUTO_MAX_WORKERS",
+    "AUTO_MIN_WORK",
+    "auto_workers",
     "check_executor_args",
     "check_int",
     "dask_available",
@@ -44,6 +50,12 @@ __all__ = [
 
 #: upper bound of ``--workers`` (a typo like ``--workers 4000`` must not fork-bomb the machine)
 MAX_WORKERS = 1024
+#: most worker processes ``workers="auto"`` starts
+AUTO_MAX_WORKERS = 4
+#: ``workers="auto"`` stays serial below this much work (``SweepConfig.work_estimate``, about multiply-adds): a worker
+#: imports numpy / scipy first (about a second on 2 cores); the main job's default grid (n = 64, about 3e8) already
+#: runs faster in 2 processes (8.1 s vs 9.5 s serial), its --quick grid (about 1e7) is faster serial
+AUTO_MIN_WORK = 1e8
 #: multiprocessing start method of the process engine
 START_METHOD = "spawn"
 #: default seconds to wait for a Dask scheduler (and its first worker) to answer
@@ -311,6 +323,36 @@ class _QuietLogs:
         for lg, lvl in self.saved:
             lg.setLevel(lvl)
         self.saved.clear()
+
+
+def usable_cpus() -> int:
+    """Cores this process may run on (its affinity mask where the platform has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def _physical_memory() -> float | None:
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE")) * float(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - Windows
+        return None
+
+
+def auto_workers(n_missing: int, work: float | None, worker_bytes: float | None = None, *,
+                 cpus: int | None = None, memory: float | None = None) -> int | None:
+    """Worker processes for ``workers="auto"`` (``None``: serial): ``min(cpus, AUTO_MAX_WORKERS, n_missing)``,
+    lowered so that the workers' estimated peaks (``worker_bytes`` each) fit half of ``memory`` (default: the
+    machine's), when ``work`` (the missing cells' estimate, about multiply-adds) is at least
+    :data:`AUTO_MIN_WORK`; serial when that leaves fewer than 2, when ``work`` is None (no estimate) or small."""
+    if work is None or not work >= AUTO_MIN_WORK:
+        return None
+    k = min(usable_cpus() if cpus is None else cpus, AUTO_MAX_WORKERS, int(n_missing))
+    memory = _physical_memory() if memory is None else memory
+    if worker_bytes and memory:
+        k = min(k, int(0.5 * memory // worker_bytes))
+    return k if k >= 2 else None
 
 
 def auto_cells_per_task(n_cells: int, n_workers: int, kind: str) -> int:

@@ -56,6 +56,7 @@ from sims.sweep.config import SweepConfig, _module_name, _qualified, fixed
 from sims.sweep.executors import (
     DEFAULT_SCHEDULER_TIMEOUT,
     auto_cells_per_task,
+    auto_workers,
     check_executor_args,
     check_int,
     open_executor,
@@ -352,7 +353,7 @@ def run_sweep(
     cell_fn: Callable[[dict, int], list[dict]],
     *,
     out_dir: str | os.PathLike | None = None,
-    workers: int | None = None,
+    workers: int | str | None = None,
     scheduler: str | None = None,
     scheduler_timeout: float = DEFAULT_SCHEDULER_TIMEOUT,
     quiet: bool = False,
@@ -368,8 +369,11 @@ def run_sweep(
     """Run every cell of ``config`` not yet cached in ``out_dir``; write results.csv, figures, manifest.
 
     ``out_dir=None`` picks a new ``<runs_dir>/<slug>-<timestamp>``. ``workers`` / ``scheduler`` choose
-    the engine (see ``sims.sweep.executors``). Everything is validated - including whether ``out_dir`` can be
-    written and whether a scheduler answers - before the first byte is written.
+    the engine (see ``sims.sweep.executors``): ``workers`` ``None`` or ``"serial"`` (in this process), an int
+    (that many processes) or ``"auto"`` (processes when ``config.work_estimate`` of the missing cells repays
+    them, see ``sims.sweep.executors.auto_workers``; serial for a ``cell_fn`` that cannot be pickled).
+    Everything is validated - including whether ``out_dir`` can be written and whether a scheduler answers -
+    before the first byte is written.
 
     Cached cells are validated (key, seed, schema and checksum of their rows, see :func:`_load_cell`): a
     cell file that fails is named on stderr (unless ``quiet``) and in the manifest, and recomputed; with
@@ -394,11 +398,16 @@ def run_sweep(
     B.resolve_backend(backend)  # CuPy missing / no GPU: refused here, nothing written
     B.device_by_name(backend, device)  # an unknown device likewise
     backend_spec = (backend, None if device in (None, "") else str(device))
+    auto = isinstance(workers, str) and workers == "auto"
+    if isinstance(workers, str) and workers in ("auto", "serial"):
+        workers = None  # "auto": resolved below, once the missing cells are known
     workers, scheduler, scheduler_timeout = check_executor_args(workers, scheduler, scheduler_timeout)
-    if workers is not None and scheduler is None:
-        try:
-            pickle.dumps(cell_fn)
-        except Exception as exc:  # noqa: BLE001 - lambdas, local functions
+    picklable = True
+    try:
+        pickle.dumps(cell_fn)
+    except Exception as exc:  # noqa: BLE001 - lambdas, local functions
+        picklable = False
+        if workers is not None and scheduler is None:
             raise TypeError(
                 f"cell_fn {_qualified(cell_fn)} cannot be sent to worker processes ({exc}); "
                 "define it at the top level of a module"
@@ -426,6 +435,9 @@ def run_sweep(
     missing = [i for i, r in enumerate(results) if r is None]
     n_cached = len(cells) - len(missing)
 
+    if auto and scheduler is None and missing and picklable:
+        workers = auto_workers(len(missing), config.work_estimate([cells[i] for i in missing]),
+                               config.worker_bytes())
     handle = None
     if missing:  # a fully cached rerun starts no engine
         handle = open_executor(workers, scheduler, scheduler_timeout=scheduler_timeout)
@@ -450,6 +462,8 @@ def run_sweep(
                     sys.stderr.write(f"sims.sweep: warning: {out / name} {why}; recomputing the cell\n")
                 sys.stderr.flush()
             engine = handle.describe() if handle is not None else {**requested, "used": False}
+            if auto:
+                engine["auto"] = True  # --workers auto chose this engine
             per_task = 1
             if missing:
                 per_task = (
