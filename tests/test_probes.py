@@ -289,3 +289,52 @@ def test_probe_is_frozen(host_rng):
     assert isinstance(probe, LinearProbe) and probe.n_features == 5 and probe.n_classes == 4
     with pytest.raises(Exception):
         probe.solver = "x"  # type: ignore[misc]
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(2, 300), d=st.integers(1, 40), extra=st.integers(1, 300), L=st.integers(1, 3),
+       intercept=st.booleans(), f32=st.booleans(), seed=st.integers(0, 2**31 - 1))
+def test_many_classes_use_class_sums_equal_to_the_one_hot_product(n, d, extra, L, intercept, f32, seed):
+    """Above CLASS_SUMS_ABOVE classes fit_linear forms U^T Y as per-class sums of U's rows (absent classes: 0):
+    the same probe as the product with the one-hot matrix up to rounding, for any shape, label sets, intercept
+    and dtype; at or below the threshold (and with weights or a ridge) the product itself."""
+    import sims.engine.probes as P
+
+    C = P.CLASS_SUMS_ABOVE + extra
+    rng = np.random.default_rng(seed)
+    H = rng.standard_normal((n, d)).astype(np.float32 if f32 else np.float64)
+    y = rng.integers(0, min(C, max(2, n // 2)), size=(L, n))  # labels < 151: most classes absent
+    y[:, 0] = C - 1
+    calls = []
+    real = P._class_sums
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(P, "_class_sums", lambda *a: calls.append(1) or real(*a))
+        fast = fit_linear(H, y, C, label_sets=True, fit_intercept=intercept)
+        assert len(calls) == L
+        mp.setattr(P, "CLASS_SUMS_ABOVE", 10**9)
+        ref = fit_linear(H, y, C, label_sets=True, fit_intercept=intercept)
+        assert fast.coef.dtype == ref.coef.dtype and fast.coef.shape == ref.coef.shape == (L, d, C)
+        assert fast.intercept.dtype == ref.intercept.dtype and fast.intercept.shape == ref.intercept.shape
+        tol = 1e-4 if f32 else 1e-10
+        scale = 1.0 + float(np.abs(ref.coef).max())
+        np.testing.assert_allclose(fast.coef, ref.coef, rtol=0, atol=tol * scale)
+        np.testing.assert_allclose(fast.intercept, ref.intercept, rtol=0, atol=tol * scale)
+        assert np.all(fast.coef[:, :, C - 2] == 0)  # an absent class: a zero column
+        # at the threshold, and with sample weights or a ridge, the one-hot product runs (the old path, bit for bit)
+        calls.clear()
+        mp.setattr(P, "CLASS_SUMS_ABOVE", C)
+        fit_linear(H, y, C, label_sets=True)
+        mp.setattr(P, "CLASS_SUMS_ABOVE", 256)
+        fit_linear(H, y, C, label_sets=True, sample_weight=np.ones(n))
+        fit_linear(H, y, C, label_sets=True, alpha=1.0)
+        assert calls == []
+
+
+def test_class_sums_are_the_one_hot_product():
+    from sims.engine.probes import _class_sums
+
+    U = np.arange(12.0).reshape(6, 2)
+    y = np.array([3, 0, 3, 1, 0, 3])
+    want = U.T @ (y[:, None] == np.arange(5)).astype(float)
+    np.testing.assert_array_equal(_class_sums(U, y, 5), want)
+    assert want[:, 2].tolist() == [0.0, 0.0] and want[:, 4].tolist() == [0.0, 0.0]

@@ -34,6 +34,11 @@ __all__ = ["LinearProbe", "fit_linear", "fit_lda", "LINEAR_SOLVERS", "TARGETS"]
 
 LINEAR_SOLVERS = ("auto", "cholesky", "qr", "svd")
 TARGETS = ("onehot", "signed")
+#: above this many classes, :func:`fit_linear` on host (numpy) arrays with the svd solver, one-hot targets, no
+#: sample weights and one 2-D ``H`` forms ``U^T Y`` as per-class sums of ``U``'s rows instead of the product with
+#: the ``(n, C)`` one-hot matrix (``O(n d)`` instead of ``O(n d C)``), equal up to rounding; at or below it
+#: (and on other backends) the product, so the results of smaller problems stay bit for bit
+CLASS_SUMS_ABOVE = 256
 
 
 # ----------------------------------------------------------------------------------------------
@@ -331,12 +336,25 @@ def _solve_qr(xp: Any, Hc: Any, Y: Any, w: Any, alpha: float) -> Any:
     return _unstack_coef(xp, _finite_or_raise(xp, W, "qr", alpha), L, C)
 
 
-def _solve_svd(xp: Any, Hc: Any, Y: Any, w: Any, alpha: float) -> Any:
+def _class_sums(U: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
+    """``U^T onehot(y)`` ``(k, C)`` for host ``U`` ``(n, k)`` and labels ``y`` ``(n,)``: the sum of ``U``'s rows of
+    each class (rows sorted by label, one ``np.add.reduceat``; 0 for an absent class), ``O(n k)``."""
+    order = np.argsort(y, kind="stable")
+    ys = y[order]
+    starts = np.flatnonzero(np.concatenate([[True], ys[1:] != ys[:-1]]))
+    out = np.zeros((n_classes, U.shape[1]), dtype=U.dtype)
+    out[ys[starts]] = np.add.reduceat(U[order], starts, axis=0)
+    return out.T
+
+
+def _solve_svd(xp: Any, Hc: Any, Y: Any, w: Any, alpha: float, labels: Any = None, n_classes: int = 0) -> Any:
     """Thin SVD of the weighted design: robust to rank deficiency (minimum-norm least squares).
 
     Closed form: ``sqrt(w) Hc = U diag(s) V^T``; ``W = V diag(f(s)) U^T sqrt(w) Y`` with
     ``f(s) = s / (s^2 + alpha)``; for ``alpha = 0``, ``f(s) = 1/s`` for ``s > rcond * s_max`` and 0
     otherwise, ``rcond = eps * max(n, d)`` (numpy/scipy ``lstsq``'s cutoff). One SVD per ``H``.
+    ``labels`` (host ``(L, n)``, one 2-D ``Hc``, no weights) stand for one-hot ``Y``: ``U^T Y`` is then formed
+    by :func:`_class_sums`.
     """
     n, d = Hc.shape[-2:]
     sw = None if w is None else xp.sqrt(w)[..., None]
@@ -348,7 +366,10 @@ def _solve_svd(xp: Any, Hc: Any, Y: Any, w: Any, alpha: float) -> Any:
         rcond = float(xp.finfo(Hc.dtype).eps) * max(n, d)
         keep = s > rcond * xp.max(s, axis=-1, keepdims=True)
         f = xp.where(keep, 1.0 / xp.where(keep, s, xp.ones_like(s)), xp.zeros_like(s))
-    UtY = xp.matmul(_lift(xp.matrix_transpose(U)), Y if sw is None else Y * _lift(sw))  # (*b, L, k, C)
+    if labels is not None:
+        UtY = np.stack([_class_sums(U, lab, n_classes) for lab in labels])  # (L, k, C)
+    else:
+        UtY = xp.matmul(_lift(xp.matrix_transpose(U)), Y if sw is None else Y * _lift(sw))  # (*b, L, k, C)
     return xp.matmul(_lift(xp.matrix_transpose(Vh)), _lift(f[..., None]) * UtY)  # (*b, L, d, C)
 
 
@@ -398,14 +419,21 @@ def fit_linear(
     if solver == "auto":
         solver = "cholesky" if alpha > 0 else "svd"
     dt = H.dtype
-    Y = _onehot(xp, p.y, C, dt)  # (*by, L, n, C)
+    # many classes, host arrays, one H, one-hot targets, no weights, svd: the labels stand for Y (class sums)
+    sums = (solver == "svd" and targets == "onehot" and w is None and C > CLASS_SUMS_ABOVE
+            and isinstance(H, np.ndarray) and H.ndim == 2 and p.y.ndim == 2)
+    Y = None if sums else _onehot(xp, p.y, C, dt)  # (*by, L, n, C)
     if targets == "signed":
         Y = 2.0 * Y - 1.0
     if fit_intercept:
         # weighted means: hbar = sum_i w_i h_i / sum_i w_i (per distinct H), ybar likewise
         if w is None:
             hbar = xp.mean(H, axis=-2, keepdims=True)  # (*bH, 1, d)
-            ybar = xp.mean(Y, axis=-2, keepdims=True)  # (*by, L, 1, C)
+            if sums:  # class frequencies (the mean of 0/1 columns)
+                counts = np.stack([np.bincount(lab, minlength=C) for lab in p.y])
+                ybar = (counts.astype(dt) / dt.type(p.y.shape[-1]))[:, None, :]  # (L, 1, C)
+            else:
+                ybar = xp.mean(Y, axis=-2, keepdims=True)  # (*by, L, 1, C)
         else:
             wn = w / xp.sum(w, axis=-1, keepdims=True)
             hbar = xp.matmul(wn[..., None, :], H)
@@ -414,7 +442,10 @@ def fit_linear(
     else:
         Hc = H
     try:
-        coef = _LINEAR[solver](xp, Hc, Y, w, alpha)  # (*b, L, d, C)
+        if sums:
+            coef = _solve_svd(xp, Hc, None, None, alpha, labels=p.y, n_classes=C)
+        else:
+            coef = _LINEAR[solver](xp, Hc, Y, w, alpha)  # (*b, L, d, C)
     except ValueError:
         if not (auto and solver == "cholesky"):
             raise
