@@ -131,6 +131,13 @@ def test_captions_from_config_and_workers_equal_serial(tmp_path):
     assert MS.main([*args, "--out", str(tmp_path / "workers"), "--workers", "2"]) == 0
     a = (tmp_path / "serial" / "results.csv").read_bytes()
     assert a == (tmp_path / "workers" / "results.csv").read_bytes()
+    # with workers the figure files are drawn in the worker processes: the same bytes, the same manifest list
+    drawn = sorted(p.name for p in (tmp_path / "serial").iterdir() if p.suffix in (".png", ".pdf"))
+    assert len(drawn) == 7  # 3 figures x (PNG, PDF) + the report
+    for name in drawn:
+        assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "workers" / name).read_bytes(), name
+    man = [json.loads((tmp_path / d / "manifest.json").read_text()) for d in ("serial", "workers")]
+    assert man[0]["files"]["figures"] == man[1]["files"]["figures"] and man[1]["executor"]["kind"] == "processes"
     cfg = MS.MarginConfig.from_dict(json.loads((tmp_path / "serial" / "manifest.json").read_text())["config"])
     txt = _text(tmp_path / "serial" / "margin_sweep_margins.pdf")
     assert "n = 18 features, m = 6 dimensions" in txt and "sparsity S = 0.85" in txt

@@ -539,3 +539,25 @@ def test_workers_auto_chooses_by_estimate_and_gives_the_serial_results(tmp_path,
     assert lam.executor["kind"] == "serial"
     with pytest.raises(TypeError, match="cannot be sent to worker processes"):
         run_sweep(_BigTiny(), local, out_dir=tmp_path / "l2", quiet=True, workers=2)
+
+
+def _figs_seen(rows, out_dir, config, executor=None):
+    """figures_fn that records whether it got the run's pool (and uses it)."""
+    name = "pool" if executor is not None else "none"
+    if executor is not None:
+        assert executor.submit(os.getpid).result() != os.getpid()  # a worker process, still up
+    path = Path(out_dir) / f"seen_{name}.txt"
+    path.write_text(str(len(rows)))
+    return [path]
+
+
+def test_figures_fn_with_an_executor_keyword_draws_in_the_pool(tmp_path):
+    serial = run_sweep(TinyConfig.quick(), cell_fn, out_dir=tmp_path / "s", quiet=True, figures_fn=_figs_seen)
+    procs = run_sweep(TinyConfig.quick(), cell_fn, out_dir=tmp_path / "p", quiet=True, workers=2,
+                      figures_fn=_figs_seen)
+    assert [p.name for p in serial.figures] == ["seen_none.txt"]
+    assert [p.name for p in procs.figures] == ["seen_pool.txt"]
+    # a fully cached rerun starts no pool: figures in this process
+    again = run_sweep(TinyConfig.quick(), cell_fn, out_dir=tmp_path / "p", quiet=True, workers=2,
+                      figures_fn=_figs_seen)
+    assert [p.name for p in again.figures] == ["seen_none.txt"]

@@ -12,11 +12,12 @@ from sims.sweep import cli
 __all__ = ["figures", "build_parser", "make_config", "main"]
 
 
-def figures(rows: list[dict], out_dir: Any, config: MarginConfig) -> list:
-    """Figures (PNG + PDF) and the PDF report beside results.csv (see sims.margins.report)."""
+def figures(rows: list[dict], out_dir: Any, config: MarginConfig, executor: Any = None) -> list:
+    """Figures (PNG + PDF) and the PDF report beside results.csv (see sims.margins.report); ``executor``: the
+    run's worker processes, where the figure files are drawn (the runner passes it when it has one)."""
     from sims.margins.report import make_figures_and_report
 
-    return make_figures_and_report(rows, out_dir, config)
+    return make_figures_and_report(rows, out_dir, config, executor)
 
 
 def build_parser() -> cli.ArgumentParser:

@@ -446,9 +446,18 @@ def crossover_figure(readout: Any, theory: Any = None, config: Any = None) -> An
     return fig
 
 
+def figure_from_frames(name: str, frames: Mapping[str, Any], config: Any = None) -> Any:
+    """One figure of :data:`FIGURES` from the frames of :func:`frames`."""
+    readout, check, theory = frames["readout"], frames.get("check"), frames.get("theory")
+    if name == "margins":
+        return margins_figure(readout, check, config)
+    if name == "accuracy":
+        return accuracy_figure(readout, config)
+    if name == "crossover":
+        return crossover_figure(readout, theory, config)
+    raise ValueError(f"name == {name!r}, must be one of {', '.join(FIGURES)}")
+
+
 def figures_from_frames(frames: Mapping[str, Any], config: Any = None) -> dict[str, Any]:
     """Every figure of the CLI from the frames of :func:`frames`: ``{"margins", "accuracy", "crossover"}``."""
-    readout, check, theory = frames["readout"], frames.get("check"), frames.get("theory")
-    return {"margins": margins_figure(readout, check, config),
-            "accuracy": accuracy_figure(readout, config),
-            "crossover": crossover_figure(readout, theory, config)}
+    return {name: figure_from_frames(name, frames, config) for name in FIGURES}

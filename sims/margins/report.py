@@ -86,9 +86,21 @@ def _g(v: float) -> str:
     return "nan" if not math.isfinite(v) else f"{v:.3g}"
 
 
-def make_figures_and_report(rows: list[dict], out_dir: Any, config: Any) -> list[Path]:
+def _figure_files(rows: list[dict], out_dir: str, config: Any, name: str) -> list[Path]:
+    """Draw one figure from the rows and write its PNG + PDF (a task for a worker process)."""
+    from sims.margins import figures as MF
+    from sims.sweep import style
+
+    fig = MF.figure_from_frames(name, MF.frames(rows, config), config)
+    with style.context():
+        return sio.save_figure(fig, Path(out_dir) / config.figure_stem(name), tight=False)
+
+
+def make_figures_and_report(rows: list[dict], out_dir: Any, config: Any, executor: Any = None) -> list[Path]:
     """Write the figures of :mod:`sims.margins.figures` (PNG + PDF; drawn from the rows as DataFrames, as
-    ``load_run`` returns them) and ``<name>_report.pdf``; returns the paths written."""
+    ``load_run`` returns them) and ``<name>_report.pdf``; returns the paths written. ``executor`` (the run's
+    worker processes, or None): the figure files are drawn and written there while this process writes the
+    report (the same bytes either way)."""
     from matplotlib.backends.backend_pdf import PdfPages
 
     from sims.margins import figures as MF
@@ -96,10 +108,14 @@ def make_figures_and_report(rows: list[dict], out_dir: Any, config: Any) -> list
 
     out = Path(out_dir)
     paths: list[Path] = []
+    futures = []
+    if executor is not None:
+        futures = [executor.submit(_figure_files, rows, str(out), config, name) for name in MF.FIGURES]
     figs = MF.figures_from_frames(MF.frames(rows, config), config)
     with style.context():
-        for name in MF.FIGURES:
-            paths += sio.save_figure(figs[name], out / config.figure_stem(name), tight=False)
+        if executor is None:
+            for name in MF.FIGURES:
+                paths += sio.save_figure(figs[name], out / config.figure_stem(name), tight=False)
         cross = crossovers(rows, config)
         summary = check_summary(rows)
         buf = io.BytesIO()
@@ -109,5 +125,7 @@ def make_figures_and_report(rows: list[dict], out_dir: Any, config: Any) -> list
             pdf.savefig(_text_page(config, rows, summary, cross))
             for name in MF.FIGURES:
                 pdf.savefig(figs[name])
+    for fut in futures:
+        paths += fut.result()
     paths.append(sio.atomic_write_bytes(out / f"{config.figure_stem(REPORT_STEM)}.pdf", buf.getvalue()))
     return paths

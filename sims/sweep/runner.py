@@ -8,7 +8,8 @@ A CLI is three things (see ``tests/apps/tiny_sweep.py`` for a complete one):
    ints -> floats for float fields) and range checks go in :meth:`SweepConfig.validate`;
 2. a top-level (picklable) function ``cell_fn(cell: dict, seed: int) -> list[dict]``: ``cell`` holds the
    fixed parameters and this cell's value of every axis; rows hold scalars only;
-3. optionally ``figures_fn(rows, out_dir, config) -> list[Path]`` (use ``sims.sweep.io.save_figure``).
+3. optionally ``figures_fn(rows, out_dir, config) -> list[Path]`` (use ``sims.sweep.io.save_figure``); one with
+   an ``executor`` keyword gets the run's process pool (``executor=None`` when there is none) to draw in.
 
 Then ``run_sweep(config, cell_fn, out_dir=...)`` (or ``sims.sweep.cli.sweep_main``) does the rest.
 
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import importlib
+import inspect
 import json
 import os
 import pickle
@@ -475,7 +477,9 @@ def run_sweep(
                     handle, cell_fn, config, cells, seeds, keys, missing, results, cell_dir,
                     per_task, quiet, out, backend_spec,
                 )
-            if handle is not None:
+            # a figures_fn that takes an ``executor`` draws in the worker processes while they are up
+            lend = handle is not None and handle.kind == "processes" and _takes_executor(figures_fn)
+            if handle is not None and not lend:
                 handle.close()
                 handle = None
 
@@ -483,8 +487,11 @@ def run_sweep(
             csv_path = sio.write_csv(out / "results.csv", rows, columns)
             figures: list[Path] = []
             if figures_fn is not None:
-                made = figures_fn(rows, out, config)
+                made = figures_fn(rows, out, config, executor=handle.executor) if lend else figures_fn(rows, out, config)
                 figures = [Path(p) for p in (made or [])]
+            if handle is not None:
+                handle.close()
+                handle = None
             wall = time.perf_counter() - t_start
             manifest = {
                 "slug": config.slug(),
@@ -526,6 +533,16 @@ def run_sweep(
         columns=columns, wall_time_s=wall, n_cells=len(cells), n_computed=len(missing),
         n_cached=n_cached, executor=engine, invalid_cells=[name for name, _ in invalid],
     )
+
+
+def _takes_executor(fn: Any) -> bool:
+    """Whether ``figures_fn`` has an ``executor`` parameter (then it may draw in the run's worker processes)."""
+    if fn is None:
+        return False
+    try:
+        return "executor" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _rel(p: Path, out: Path) -> str:
