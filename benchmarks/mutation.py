@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/mutation.py [--sample 10] [--children 1] [--group NAME ...] [--timeout S]
     .venv/bin/python benchmarks/mutation.py --check MUTANT TEST ...     # one stored survivor against some tests
+    .venv/bin/python benchmarks/mutation.py --recheck [--group NAME]    # record kills listed in KILLED_BY
 
 For each group below (the modules it mutates, the test files that cover them), this script copies ``sims/``,
 ``theory/``, ``tests/`` and ``pyproject.toml`` into a fresh temporary folder, writes a ``setup.cfg`` with a
@@ -80,7 +81,8 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 #: tests written against survivors (tests/test_mutation_kills.py) run in every group: mutmut runs, per mutant,
 #: only the tests that execute the mutated function
 KILL_TESTS = ("tests/test_mutation_kills.py", "tests/test_mutation_kills_engine.py",
-              "tests/test_mutation_kills_theory.py")
+              "tests/test_mutation_kills_theory.py", "tests/test_mutation_kills_claims_tf1.py",
+              "tests/test_mutation_kills_claims_tf2.py", "tests/test_mutation_kills_claims_rob.py")
 for _name, (_mods, _tests) in GROUPS.items():
     GROUPS[_name] = (_mods, _tests + tuple(t for t in KILL_TESTS if (ROOT / t).is_file()))
 
@@ -229,13 +231,24 @@ IMPORT_TIME: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "tests/test_readme_findings.py", "tests/test_mutation_kills.py::test_claims_registry_fields")),
 }
 
+#: survivors of a group's last run killed by tests written since: mutant -> the pytest node ids that fail on it
+#: (from ``mutation_killed_by_*.py`` beside this script, each defining ``KILLED_BY``). ``--recheck`` applies each
+#: such survivor to a fresh copy, runs its tests there and on an unmutated copy, and records the kill when they
+#: fail on the mutant only (the tests are in the default run, so it would fail too); a full rerun of the group
+#: finds the same kill by itself (the kill-test files run in every group)
+KILLED_BY: dict[str, tuple[str, ...]] = {}
+
+
 def _more_equivalents() -> None:
-    """Judgements kept beside this script (``mutation_equivalent_*.py``, each defining ``EQUIVALENT``)."""
-    for path in sorted(Path(__file__).parent.glob("mutation_equivalent_*.py")):
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        EQUIVALENT.update(mod.EQUIVALENT)
+    """Judgements kept beside this script (``mutation_equivalent_*.py``, each defining ``EQUIVALENT``;
+    ``mutation_killed_by_*.py``, each defining ``KILLED_BY``)."""
+    for pattern, name, target in (("mutation_equivalent_*.py", "EQUIVALENT", EQUIVALENT),
+                                  ("mutation_killed_by_*.py", "KILLED_BY", KILLED_BY)):
+        for path in sorted(Path(__file__).parent.glob(pattern)):
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            target.update(getattr(mod, name))
 
 
 _more_equivalents()
@@ -445,6 +458,32 @@ def check_mutant(mutant: str, tests: list[str]) -> int:
     print(f"{mutant}: {verdict}" + "".join(f"\n    {ln[:160]}" for ln in failed))
     return 0 if verdict.startswith("killed") else 1
 
+def recheck(groups: list[str] | None) -> dict:
+    """Record the kills of ``KILLED_BY`` among the stored survivors of ``groups`` (all: None); see ``KILLED_BY``."""
+    stored = json.loads(OUT.read_text())["groups"]
+    changed = {}
+    for name, r in stored.items():
+        if groups and name not in groups:
+            continue
+        for k in sorted(r["survivors"]):
+            v = r["survivors"][k]
+            if k not in KILLED_BY or EQUIVALENT.get(k) or not v["diff"]:
+                continue
+            tests = tuple(KILLED_BY[k])
+            rc, failed = _run_applied(k, v["diff"], tests)
+            ok = _fails(rc, tests)
+            print(f"{k}: {'killed' if ok else f'NOT killed (pytest exit {rc})'} by {' '.join(tests)}", flush=True)
+            if not ok:
+                continue
+            del r["survivors"][k]
+            r["verdicts"][v["status"]] = r["verdicts"].get(v["status"], 0) - 1
+            r["verdicts"]["killed (recheck)"] = r["verdicts"].get("killed (recheck)", 0) + 1
+            r["killed"] += 1
+            r.setdefault("rechecked", {})[k] = list(tests)
+            changed[name] = r
+    return _save(changed) if changed else _save({})
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sample", type=int, default=10, help="percent of the mutants (10, 20, 30, 40, 50 or 100)")
@@ -454,9 +493,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", metavar="MUTANT", help="apply this stored survivor to a temporary copy and run the "
                     "tests given after it there (e.g. --check NAME tests/test_probes.py::test_fit_linear_matches_lstsq); no mutmut run")
     ap.add_argument("tests", nargs="*", help="with --check: the pytest node ids to run against the mutant")
+    ap.add_argument("--recheck", action="store_true", help="apply the stored survivors listed in KILLED_BY "
+                    "(benchmarks/mutation_killed_by_*.py) and record those their tests kill (--group: only these "
+                    "groups); no mutmut run")
     args = ap.parse_args(argv)
     if args.check:
         return check_mutant(args.check, args.tests)
+    if args.recheck:
+        summary = recheck(args.group)
+        print(f"total: {summary['killed']} of {summary['non_equivalent']} non-equivalent mutants killed, score "
+              f"{summary['score']} -> {OUT}")
+        return 0
     _ensure_mutmut()
     results: dict = {}
     summary = _save(results)

@@ -85,11 +85,21 @@ def test_registry_is_extensible(monkeypatch):
     assert res.passed and c is new
 
 
+#: the keys of every check's ``numbers`` (what ``python -m theory --check --json`` reports per claim): part of the
+#: JSON interface, changed only on purpose (with this file)
+NUMBER_KEYS = json.loads((ROOT / "tests" / "data" / "claim_numbers_keys.json").read_text())
+
+
 @pytest.mark.parametrize("claim_id", [c.id for c in C.all_claims()])
 def test_every_claim_check_passes(claim_id):
     (c, res, dt), = C.run_checks(SEED, [claim_id])
     assert res.passed, res.evidence
     assert res.evidence
+    assert sorted(res.numbers) == NUMBER_KEYS[claim_id], "the JSON keys of the check's numbers changed"
+
+
+def test_number_keys_cover_the_registry():
+    assert sorted(NUMBER_KEYS) == sorted(c.id for c in C.all_claims())
 
 
 # ----------------------------------------------------------------------------------------- property tests (MC)
