@@ -82,7 +82,8 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 #: only the tests that execute the mutated function
 KILL_TESTS = ("tests/test_mutation_kills.py", "tests/test_mutation_kills_engine.py",
               "tests/test_mutation_kills_theory.py", "tests/test_mutation_kills_claims_tf1.py",
-              "tests/test_mutation_kills_claims_tf2.py", "tests/test_mutation_kills_claims_rob.py")
+              "tests/test_mutation_kills_claims_tf2.py", "tests/test_mutation_kills_claims_rob.py",
+              "tests/test_mutation_kills_robustness_theory.py")
 for _name, (_mods, _tests) in GROUPS.items():
     GROUPS[_name] = (_mods, _tests + tuple(t for t in KILL_TESTS if (ROOT / t).is_file()))
 

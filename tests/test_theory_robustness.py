@@ -190,3 +190,15 @@ def test_output_readout_has_no_input_noise_theory():
     assert 0 < R.predicted_accuracy(m, 500, 0.3) < 1
     with pytest.raises(ValueError, match=r"^input_noise > 0 needs the hidden readout"):
         R.predicted_accuracy(m, 500, input_noise=0.1)
+
+
+def test_bias_false_drops_only_the_score_bias(model):
+    """``bias=False`` leaves out the O(1/n) score bias (R2') only: the fluctuation (R3) still costs accuracy at
+    small n (it used to drop both, returning the population accuracy at any n), and at large n the two agree."""
+    pop = model.population_accuracy()
+    no_bias, se0 = R.predicted_accuracy(model, 20, 0.0, bias=False, return_se=True)
+    with_bias, se1 = R.predicted_accuracy(model, 20, 0.0, return_se=True)
+    assert no_bias < pop - 10 * se0  # the fluctuation alone lowers the accuracy at n = 20
+    assert abs(float(no_bias) - float(with_bias)) < 0.1  # the bias is a correction, not the whole effect
+    big = [R.predicted_accuracy(model, 1e6, 0.0, bias=b) for b in (False, True)]
+    assert abs(big[0] - big[1]) < 1e-3 and abs(big[0] - pop) < 5e-3

@@ -415,8 +415,9 @@ def predicted_accuracy(
                 out[i], se[i] = ref, math.sqrt(se_ref2)
                 continue
             scores = np.broadcast_to(sig, (draws, t, C))
-            if inv_n > 0 and bias:
-                scores = scores - inv_n * (model.bias @ T)[None]  # (R2') E[δs] = -(1/n) E[q g d]
+            if inv_n > 0:
+                if bias:
+                    scores = scores - inv_n * (model.bias @ T)[None]  # (R2') E[δs] = -(1/n) E[q g d]
                 if zz0 is None:
                     zz0 = _correlated(cov, Z)
                 sd = np.sqrt(var * inv_n)
