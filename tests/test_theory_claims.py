@@ -93,7 +93,7 @@ NUMBER_KEYS = json.loads((ROOT / "tests" / "data" / "claim_numbers_keys.json").r
 @pytest.mark.parametrize("claim_id", [c.id for c in C.all_claims()])
 def test_every_claim_check_passes(claim_id):
     (c, res, dt), = C.run_checks(SEED, [claim_id])
-    assert res.passed, res.evidence
+    assert res.passed is True, res.evidence  # a bool (CheckResult.passed), not a numpy bool
     assert res.evidence
     assert sorted(res.numbers) == NUMBER_KEYS[claim_id], "the JSON keys of the check's numbers changed"
 
@@ -234,3 +234,9 @@ def test_cli_table_json_and_bad_input():
     assert all(x["passed"] and x["evidence"] for x in rows)
     r = _cli("--id", "nope")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "nope" in r.stderr
+
+
+def test_check_result_passed_is_a_python_bool():
+    assert C.CheckResult(np.bool_(True), "e").passed is True
+    assert C.CheckResult(np.float64(0.0) > 1.0, "e").passed is False
+    assert json.dumps({"passed": C.CheckResult(np.bool_(True), "e").passed}) == '{"passed": true}'

@@ -29,11 +29,16 @@ _REGISTRY: dict[str, "Claim"] = {}
 
 @dataclass(frozen=True)
 class CheckResult:
-    """Outcome of a claim's numeric check: ``passed``, one-line ``evidence``, and the key ``numbers``."""
+    """Outcome of a claim's numeric check: ``passed``, one-line ``evidence``, and the key ``numbers``.
+    ``passed`` is stored as a Python ``bool`` (a check's comparison of numpy scalars gives ``numpy.bool_``, which
+    ``is True`` and JSON do not take)."""
 
     passed: bool
     evidence: str
     numbers: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "passed", bool(self.passed))
 
 
 @dataclass(frozen=True)
