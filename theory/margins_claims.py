@@ -129,7 +129,7 @@ def check_error_bounds(rng: np.random.Generator):
         s = (x[i] + lam * rng.standard_normal((D, n_))) @ G
         p = float(np.mean(s.argmax(axis=1) != y[i]))
         se = math.sqrt(max(p * (1 - p), 1.0 / D) / D)
-        worst = max(worst, float(lo[0, i] - p) / se, float(p - up[0, i]) / se)  # floats: passed is a bool
+        worst = max(worst, (lo[0, i] - p) / se, (p - up[0, i]) / se)
     return CheckResult(worst <= 5.0, f"largest excursion outside [pairwise, union] = {worst:.2f} SE (<= 5) on 40 samples",
                        {"worst_se": worst})
 
