@@ -31,4 +31,9 @@ EQUIVALENT: dict[str, str] = {
     "theory.two_feature_claims.x__presence_mono_ahead__mutmut_80": "'a + b < 2' for 'a + b < 1' as the mask: after "
     "the reflection into the triangle a + b < 1 holds for every point but those whose reflected sum rounds to >= 1 "
     "(a + b within one ulp of 1: probability ~2^-52 per point), so the mask keeps the same points",
+    "theory.two_feature_claims.x_verify_probe__mutmut_110": "reshape(batches, -2) for reshape(batches, -1): numpy "
+    "(the pinned 2.x) takes any negative size as the one unknown dimension, the same (20, n / 20) array",
+    "theory.two_feature_claims.x_verify_probe__mutmut_140": "the batch fit centres r by the mean over all batches "
+    "instead of each batch's own: vc is centred within each batch (its entries sum to 0 along the axis), so "
+    "sum(vc * (r - c)) is the same for any constant c: the same slope and intercept",
 }

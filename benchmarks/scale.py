@@ -14,7 +14,7 @@ its own wall time and peak resident set size, ``ru_maxrss``). Parts:
   stage is the slope of log(seconds) on log(n) (least squares over the sizes), likewise for the memory;
 * ``job``    the main job on its default grid at n = 1024, m = 256 (``--n-features 1024 --m 256``) as a user
   types it (``--workers auto``, its default: two local processes on 2 cores) and with ``--workers serial``
-  (``--parts serial`` runs this half alone). CPU seconds include the worker processes; the peak RSS is the
+  (``--parts serial`` / ``--parts auto`` runs one half alone). CPU seconds include the worker processes; the peak RSS is the
   largest of the parent and any one worker;
 * ``memory`` ``--quick --n-test 1000000 --reps 100``: the budget check (chunk size, estimated peak), and
   with ``--full-memory-run`` the whole run (about 40 min on 2 cores), its wall time and peak RSS;
@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="64,256,1024,4096", help="n values of the cost curve (m = n/4)")
     ap.add_argument("--repeats", type=int, default=3, help="fresh-process runs per measurement (median)")
     ap.add_argument("--parts", default="curve,job,memory,dask",
-                    help="comma-separated: curve, job, memory, dask; serial: only the --workers serial half of job")
+                    help="comma-separated: curve, job, memory, dask; serial / auto: only that half of job")
     ap.add_argument("--full-memory-run", action="store_true", help="run --n-test 1000000 --reps 100 to the end")
     ap.add_argument("--json", metavar="PATH", default=None,
                     help="write the result for the report (e.g. benchmarks/results/scale.json); parts not run "
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sizes = [int(v) for v in args.sizes.split(",")]
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    bad = [p for p in parts if p not in ("curve", "job", "serial", "memory", "dask")]
+    bad = [p for p in parts if p not in ("curve", "job", "auto", "serial", "memory", "dask")]
     if bad or args.repeats < 1 or any(n < 8 or n % 4 for n in sizes):
         ap.error(f"--parts {bad!r} / --repeats {args.repeats} / --sizes {args.sizes}: parts among curve, "
                  "job, memory, dask; repeats >= 1; sizes multiples of 4, >= 8")
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     if "curve" in parts:
         details["curve"] = curve(sizes, args.repeats)
-    if "job" in parts:
+    if "job" in parts or "auto" in parts:
         details["job_1024"] = job(args.repeats)
     if "job" in parts or "serial" in parts:
         details["job_1024_serial"] = job(args.repeats, workers="serial")

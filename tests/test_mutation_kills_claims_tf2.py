@@ -332,3 +332,54 @@ def test_presence_mono_ahead_gives_each_random_point_its_own_w_and_eta(monkeypat
     assert eta.shape == (20000,) and np.all((eta >= 0) & (eta < 0.5)) and eta.std() > 0.1
     ta, tb = calls[2][1]["transition"]
     assert np.shape(ta) == np.shape(tb) == (20000,)
+
+
+_PROBE_POINT = {"task": "argmax", "code": "poly", "S": 0.6, "eta": 0.2, "lam": 0.3, "w": 1.5, "noise": "gaussian"}
+
+
+def test_verify_probe_with_the_threshold_given_is_the_default_check():
+    """verify_probe's threshold_fn replaces only the threshold formula: handing it tf.probe_threshold itself scores
+    the population rule the same way (its error through _rule_error with the point's law and class prior p1)."""
+    a = TC.verify_probe(_PROBE_POINT, np.random.default_rng(7), n=20000)
+    b = TC.verify_probe(_PROBE_POINT, np.random.default_rng(7), n=20000, threshold_fn=TF.probe_threshold)
+    assert a.passed and b.passed, (a.evidence, b.evidence)
+    assert b.numbers["error"] == pytest.approx(a.numbers["error"], rel=1e-9, abs=1e-12)
+    assert b.numbers["tau"] == a.numbers["tau"] and b.numbers["mc"] == a.numbers["mc"]
+
+
+def test_verify_probe_z_of_the_threshold_is_the_documented_batch_statistic(monkeypatch):
+    """The threshold check: the LS fit of [y~ = 1] on (1, v') over the whole sample, evaluated at the closed-form
+    tau (minus 1/2), divided by the SE of the same quantity over 20 equal batches (each fitted with its own means);
+    recomputed here from the same sample."""
+    sample = TC._sample(_PROBE_POINT, np.random.default_rng(3), 20000)
+    monkeypatch.setattr(TC, "_sample", lambda p, rng, n=0: sample)
+    r = TC.verify_probe(_PROBE_POINT, np.random.default_rng(3), n=20000)
+    tau = r.numbers["tau"]
+    assert math.isfinite(tau)
+
+    def fit(v, y):
+        beta = np.sum((v - v.mean()) * (y - y.mean())) / np.sum((v - v.mean()) ** 2)
+        return y.mean() - beta * v.mean(), beta
+
+    y = (sample.y_obs == 1).astype(float)
+    a, b = fit(sample.v, y)
+    h_all = a + b * tau - 0.5
+    h_b = [aa + bb * tau - 0.5 for aa, bb in (fit(v, yy) for v, yy in zip(sample.v.reshape(20, -1), y.reshape(20, -1)))]
+    se = np.std(h_b, ddof=1) / math.sqrt(20)
+    assert r.numbers["z_tau"] == pytest.approx(h_all / se, rel=1e-7)
+
+
+def test_point_label_names_its_label_noise_model():
+    """The evidence names the point's label-noise model: a transition, a margin-dependent noise (p_max, tau) or
+    the symmetric rate."""
+    base = dict(_PROBE_POINT)
+    assert "transition=(0.1, 0.3)" in TC._fmt_point({**base, "transition": (0.1, 0.3)})
+    assert "margin=(0.4, 2)" in TC._fmt_point({**base, "margin": (0.4, 2.0)})
+    assert "eta=0.2" in TC._fmt_point(base) and "argmax/poly S=0.6" in TC._fmt_point(base)
+
+
+def test_z_with_zero_standard_error():
+    """A difference beyond the floor with no sampling error is infinitely significant; within the floor it is 0."""
+    assert TC._z(1.0, 0.0, 0.0) == math.inf
+    assert TC._z(1.0, 1.0 + 1e-13, 0.0) == 0.0
+    assert TC._z(1.5, 1.0, 0.25) == pytest.approx(2.0)
