@@ -30,7 +30,7 @@ import numpy as np
 from sims.engine.backend import device_of, get_namespace
 from sims.engine.validation import NONNEG, UNIT, Interval, check_array, check_number, check_option
 
-__all__ = ["LinearProbe", "fit_linear", "fit_lda", "LINEAR_SOLVERS", "TARGETS"]
+__all__ = ["LinearProbe", "fit_linear", "fit_lda", "class_sums", "LINEAR_SOLVERS", "TARGETS"]
 
 LINEAR_SOLVERS = ("auto", "cholesky", "qr", "svd")
 TARGETS = ("onehot", "signed")
@@ -336,15 +336,23 @@ def _solve_qr(xp: Any, Hc: Any, Y: Any, w: Any, alpha: float) -> Any:
     return _unstack_coef(xp, _finite_or_raise(xp, W, "qr", alpha), L, C)
 
 
+def class_sums(A: np.ndarray, y: np.ndarray, n_classes: int, *, presorted: bool = False) -> np.ndarray:
+    """Per-class sums of the rows of host ``A`` ``(n, ...)`` by labels ``y`` ``(n,)``: ``(n_classes, ...)``, 0 for
+    an absent class, ``O(n k)`` (rows sorted by label, stable, then one ``np.add.reduceat``). ``presorted``:
+    ``y`` is already ascending and ``A``'s rows are in that order (callers summing several arrays sort once)."""
+    if not presorted:
+        order = np.argsort(y, kind="stable")
+        A, y = A[order], y[order]
+    out = np.zeros((n_classes,) + tuple(A.shape[1:]), dtype=A.dtype)
+    if len(y):
+        starts = np.flatnonzero(np.concatenate([[True], y[1:] != y[:-1]]))
+        out[y[starts]] = np.add.reduceat(A, starts, axis=0)
+    return out
+
+
 def _class_sums(U: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
-    """``U^T onehot(y)`` ``(k, C)`` for host ``U`` ``(n, k)`` and labels ``y`` ``(n,)``: the sum of ``U``'s rows of
-    each class (rows sorted by label, one ``np.add.reduceat``; 0 for an absent class), ``O(n k)``."""
-    order = np.argsort(y, kind="stable")
-    ys = y[order]
-    starts = np.flatnonzero(np.concatenate([[True], ys[1:] != ys[:-1]]))
-    out = np.zeros((n_classes, U.shape[1]), dtype=U.dtype)
-    out[ys[starts]] = np.add.reduceat(U[order], starts, axis=0)
-    return out.T
+    """``U^T onehot(y)`` ``(k, C)`` for host ``U`` ``(n, k)`` and labels ``y`` ``(n,)``: :func:`class_sums`."""
+    return class_sums(U, y, n_classes).T
 
 
 def _solve_svd(xp: Any, Hc: Any, Y: Any, w: Any, alpha: float, labels: Any = None, n_classes: int = 0) -> Any:

@@ -136,15 +136,11 @@ def _fisher_sums(S0: np.ndarray, E: np.ndarray, y: np.ndarray) -> dict[str, np.n
         P = np.zeros((len(yy), r))
         P[rows, yy] = 1.0
         return {"cnt": P.sum(axis=0), **{k: P.T @ v() for k, v in terms}}
-    cnt = np.bincount(yy, minlength=r)
-    present = np.nonzero(cnt)[0]
-    starts = np.concatenate([[0], np.cumsum(cnt[present])[:-1]]).astype(np.intp)
-    out = {"cnt": cnt.astype(np.float64)}
+    from sims.engine.probes import class_sums
+
+    out = {"cnt": np.bincount(yy, minlength=r).astype(np.float64)}
     for k, v in terms:
-        total = np.zeros((r, r))
-        if len(yy):
-            total[present] = np.add.reduceat(v(), starts, axis=0)
-        out[k] = total
+        out[k] = class_sums(v(), yy, r, presorted=True)
     return out
 
 
